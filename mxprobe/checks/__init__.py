@@ -1,0 +1,65 @@
+"""The checks: one module per check id, each `async def run(ctx: Context) -> CheckResult`.
+
+A check reads the target and asks the run's DNS layer (`ctx.dns`); it never prints, never touches global
+state and never raises for a DNS outcome (a failed query becomes `error` with the reason). When a check needs
+what another check asks (fcrdns needs the PTR names), it asks the same query again: the run's cache answers.
+
+`REGISTRY` is the order of the report. `needs` says what a check requires: "ip" checks run for
+`mxprobe --ip IP` alone, "domain" checks need a sending domain, "smtp" checks need a handshake target.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mxprobe.model import CheckResult
+
+if TYPE_CHECKING:
+    from mxprobe.dns import Dns
+    from mxprobe.options import Options
+    from mxprobe.target import Target
+
+
+@dataclass
+class Context:
+    """Everything one run's checks may read. Built by the scanner; checks treat it as read-only."""
+
+    target: Target
+    dns: Dns
+    options: Options
+    # results of earlier steps shared with checks (e.g. the handshake task)
+    facts: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    module: str  # mxprobe.checks.<module>
+    needs: str  # "ip" | "domain" | "smtp"
+
+    def load(self) -> Callable[[Context], Awaitable[CheckResult]]:
+        run: Callable[[Context], Awaitable[CheckResult]] = importlib.import_module(
+            f"mxprobe.checks.{self.module}"
+        ).run
+        return run
+
+
+REGISTRY: tuple[CheckSpec, ...] = (
+    CheckSpec("ptr", "ptr", "ip"),
+    CheckSpec("fcrdns", "fcrdns", "ip"),
+    CheckSpec("helo", "helo", "ip"),
+    CheckSpec("dnsbl", "dnsbl", "ip"),
+    CheckSpec("spf", "spf", "domain"),
+    CheckSpec("spf-record", "spf_record", "domain"),
+    CheckSpec("dmarc", "dmarc", "domain"),
+    CheckSpec("dkim", "dkim", "domain"),
+    CheckSpec("mx", "mx", "domain"),
+    CheckSpec("dbl", "dbl", "domain"),
+    CheckSpec("mta-sts", "mta_sts", "domain"),
+    CheckSpec("tls-rpt", "tls_rpt", "domain"),
+    CheckSpec("dnssec", "dnssec", "domain"),
+    CheckSpec("dane", "dane", "smtp"),
+)

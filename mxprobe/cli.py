@@ -1,0 +1,97 @@
+"""The command line: typer wiring only. Each command's body lives in `mxprobe/commands/`.
+
+`mxprobe example.com` has no sub-command word: `DefaultGroup` routes any first argument that is not a known
+command to `probe`, so `mxprobe --ip 192.0.2.1` and `mxprobe probe example.com` work too.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+import typer.core
+
+from mxprobe.__about__ import __version__
+from mxprobe.commands.codes import codes
+from mxprobe.commands.explain import explain
+from mxprobe.commands.probe import probe
+from mxprobe.errors import ExitCode, InputError
+
+EPILOG = (
+    "Examples:\n\n"
+    "  mxprobe example.com                          # why do receivers refuse mail from example.com?\n\n"
+    "  mxprobe example.com --ip 203.0.113.7 --helo mail.example.com\n\n"
+    "  mxprobe --ip 203.0.113.7                     # pre-deploy check of a new sending IP\n\n"
+    "  mxprobe example.com --to postmaster@example.net   # add a live SMTP handshake (never sends DATA)\n\n"
+    '  mxprobe explain "550 MI:SPF 发信IP未被发送域的SPF许可"\n\n'
+    "  mxprobe explain - < /var/log/mail.log\n\n"
+    "Exit codes: 0 nothing failed, 1 a check failed or a recipient was refused, 2 bad input or usage,\n"
+    "3 inconclusive (a check could not run and none failed)."
+)
+
+_OWN_OPTIONS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
+
+
+class DefaultGroup(typer.core.TyperGroup):
+    """A group whose default command is `probe`: `mxprobe DOMAIN [OPTIONS]`."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in _OWN_OPTIONS:
+            args = ["probe", *args]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            typer.echo(f"mxprobe: error: {exc}", err=True)
+            ctx.exit(ExitCode.USAGE)
+
+
+app = typer.Typer(
+    cls=DefaultGroup,
+    help="Tells a mail sender why their mail is refused, and proves it.",
+    epilog=EPILOG,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mxprobe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Tells a mail sender why their mail is refused, and proves it.
+
+    Run `mxprobe DOMAIN` for the DNS root causes behind SMTP refusals, `mxprobe explain TEXT` to read a reply.
+    """
+
+
+app.command("probe", epilog=EPILOG, help="Check the root causes of SMTP refusals for a sending domain/IP.")(
+    probe
+)
+app.command("explain", help="Explain SMTP replies: meaning, cause, advice, and the check that proves it.")(
+    explain
+)
+app.command("codes", help="List the reply-code catalogue.")(codes)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point: every error ends in one line and a documented exit code, never a traceback."""
+    try:
+        return app(args=argv, prog_name="mxprobe", standalone_mode=True)
+    except KeyboardInterrupt:
+        print("mxprobe: interrupted", file=sys.stderr)
+        sys.exit(130)

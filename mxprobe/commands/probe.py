@@ -1,0 +1,151 @@
+"""`mxprobe DOMAIN`: the main job. Flags in, Options and Target out, the scanner runs, a renderer prints."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mxprobe.dns import parse_nameserver
+from mxprobe.errors import InputError
+from mxprobe.options import Options
+
+DNS = "DNS"
+SMTP = "SMTP handshake"
+OUT = "Output"
+
+
+def probe(
+    domain: Annotated[
+        str | None, typer.Argument(help="The sending domain (the MAIL FROM / From: domain).")
+    ] = None,
+    ip: Annotated[
+        str | None,
+        typer.Option("--ip", help="The sending IP (default: this host's public IP). A CIDR checks a pool."),
+    ] = None,
+    ip_file: Annotated[
+        Path | None,
+        typer.Option("--ip-file", help="Check a pool: one IP or CIDR per line.", rich_help_panel=DNS),
+    ] = None,
+    helo: Annotated[
+        str | None, typer.Option("--helo", help="The HELO/EHLO name (default: the IP's PTR name).")
+    ] = None,
+    mail_from: Annotated[
+        str | None, typer.Option("--from", help="The MAIL FROM address (default: postmaster@DOMAIN).")
+    ] = None,
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", help="Recipient for a live handshake (repeatable).", rich_help_panel=SMTP),
+    ] = None,
+    mx: Annotated[
+        str | None, typer.Option("--mx", help="SMTP server HOST[:PORT] to talk to.", rich_help_panel=SMTP)
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="SMTP port.", rich_help_panel=SMTP)] = 25,
+    smtp_timeout: Annotated[
+        float, typer.Option("--smtp-timeout", help="Seconds for one SMTP step.", rich_help_panel=SMTP)
+    ] = 10.0,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Local address to connect from.", rich_help_panel=SMTP)
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Implicit TLS (port 465).", rich_help_panel=SMTP)
+    ] = False,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth", help="AUTH user; password from MXPROBE_PASSWORD or a prompt.", rich_help_panel=SMTP
+        ),
+    ] = None,
+    relay_test: Annotated[
+        bool, typer.Option("--relay-test", help="Test whether the server relays.", rich_help_panel=SMTP)
+    ] = False,
+    nameserver: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nameserver", help="Resolver IP[:PORT] (repeatable; default: system).", rich_help_panel=DNS
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Deadline of the whole run, seconds.")] = 15.0,
+    dnsbl: Annotated[
+        list[str] | None, typer.Option("--dnsbl", help="Extra DNSBL zone (repeatable).", rich_help_panel=DNS)
+    ] = None,
+    dqs_key: Annotated[
+        str | None, typer.Option("--dqs-key", help="Spamhaus DQS key (use DQS zones).", rich_help_panel=DNS)
+    ] = None,
+    dkim_selector: Annotated[
+        list[str] | None,
+        typer.Option("--dkim-selector", help="DKIM selector (repeatable).", rich_help_panel=DNS),
+    ] = None,
+    fetch: Annotated[
+        bool, typer.Option("--fetch", help="Allow HTTPS fetches (MTA-STS policy).", rich_help_panel=DNS)
+    ] = False,
+    check: Annotated[
+        list[str] | None, typer.Option("--check", help="Run only these check ids (repeatable).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="DNS queries in flight.")] = 100,
+    rate: Annotated[float, typer.Option("--rate", help="DNS queries per second (0: no cap).")] = 0.0,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON for machines.", rich_help_panel=OUT)
+    ] = False,
+) -> None:
+    from mxprobe.model import CHECKS
+    from mxprobe.scanner import build_target, run
+
+    if timeout <= 0 or smtp_timeout <= 0:
+        raise InputError("--timeout and --smtp-timeout must be positive")
+    if concurrency < 1 or rate < 0:
+        raise InputError("--concurrency must be at least 1 and --rate not negative")
+    unknown = sorted(set(check or []) - set(CHECKS))
+    if unknown:
+        raise InputError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    options = Options(
+        nameservers=[parse_nameserver(n) for n in nameserver or []],
+        timeout=timeout,
+        concurrency=concurrency,
+        rate=rate,
+        strict=strict,
+        only=list(check or []),
+        dnsbl_zones=list(dnsbl or []),
+        dqs_key=dqs_key,
+        dkim_selectors=list(dkim_selector or []),
+        fetch=fetch,
+        port=port,
+        smtp_timeout=smtp_timeout,
+        source=source,
+        tls=tls,
+        auth_user=auth,
+        relay_test=relay_test,
+    )
+    if ip_file is not None or (ip is not None and "/" in ip):
+        from mxprobe.pool import run_pool_command
+
+        raise typer.Exit(run_pool_command(ip, ip_file, mail_from, options, as_json))
+    if auth:
+        options.auth_password = _password()
+    target = build_target(domain, ip=ip, helo=helo, mail_from=mail_from, to=to or [], mx=mx, port=port)
+
+    from mxprobe.render.report import Progress, render_json, render_text
+
+    with Progress(enabled=sys.stderr.isatty()) as progress:
+        report = asyncio.run(run(target, options, on_result=progress.advance))
+    if as_json:
+        render_json(report)
+    else:
+        render_text(report)
+    raise typer.Exit(int(report.exit_code))
+
+
+def _password() -> str:
+    """The AUTH password: from the environment, or a prompt that does not echo. Never from argv."""
+    secret = os.environ.get("MXPROBE_PASSWORD")
+    if secret:
+        return secret
+    if not sys.stdin.isatty():
+        raise InputError("--auth needs a password: set MXPROBE_PASSWORD or run on a terminal to be prompted")
+    return getpass.getpass("SMTP AUTH password: ")

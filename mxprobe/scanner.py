@@ -1,0 +1,156 @@
+"""The scanner: one run = one DNS layer + one deadline; it starts every check at once and owns their timing.
+
+Checks never outlive the deadline: each is awaited with the time the run has left, and one that is still
+running then is reported as `error` (the run's deadline was reached), never as a pass. A check that raises is
+reported as `error` with the exception's text: a bug in one check must not cost the user the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+from mxprobe import target as validate
+from mxprobe.checks import REGISTRY, CheckSpec, Context
+from mxprobe.dns import Deadline, Dns
+from mxprobe.errors import InputError
+from mxprobe.model import CheckResult, Status
+from mxprobe.options import Options
+from mxprobe.report import Report
+from mxprobe.target import Target
+
+ResultCallback = Callable[[CheckResult], None]
+
+
+def build_target(
+    domain: str | None = None,
+    *,
+    ip: str | None = None,
+    helo: str | None = None,
+    mail_from: str | None = None,
+    to: Sequence[str] = (),
+    mx: str | None = None,
+    port: int = 25,
+) -> Target:
+    """Validate every user-given part of the target; raises InputError (exit 2) before anything is sent."""
+    if not domain and not ip:
+        raise InputError("give a sending DOMAIN, or --ip IP to check a sending IP")
+    t = Target(port=port)
+    if domain:
+        t.domain = validate.domain(domain)
+    if ip:
+        t.ip = validate.ip(ip, "--ip")
+        t.ip_source = "given"
+    if helo:
+        t.helo = validate.helo(helo)
+    if mail_from is not None:
+        t.mail_from = validate.address(mail_from, "MAIL FROM")
+    elif t.domain:
+        t.mail_from = f"postmaster@{t.domain}"
+    t.to = [validate.address(r, "RCPT TO") for r in to]
+    if mx:
+        host, p = validate.host_port(mx, port)
+        t.mx, t.port = host, p
+    return t
+
+
+def applicable(spec: CheckSpec, target: Target, options: Options) -> bool:
+    if options.only and spec.id not in options.only:
+        return False
+    if spec.needs == "ip":
+        return target.ip is not None
+    if spec.needs == "domain":
+        return target.domain is not None
+    return bool(target.to or target.mx)
+
+
+async def _run_one(spec: CheckSpec, ctx: Context, deadline: Deadline) -> CheckResult:
+    started = time.monotonic()
+    try:
+        run = spec.load()
+        result = await asyncio.wait_for(run(ctx), timeout=max(deadline.remaining(), 0.001))
+    except TimeoutError:
+        result = CheckResult(
+            spec.id,
+            Status.ERROR,
+            f"did not finish within the run's deadline ({deadline.seconds:g}s)",
+            fix="Raise --timeout, or check that the nameserver answers (see --nameserver).",
+        )
+    except Exception as exc:  # a broken check must not take the report down with it
+        result = CheckResult(spec.id, Status.ERROR, f"internal error: {type(exc).__name__}: {exc}")
+    result.elapsed_ms = (time.monotonic() - started) * 1000
+    return result
+
+
+async def _prepare(ctx: Context, report_notes: list[str]) -> None:
+    """Find what the user left out: the sending IP, then the HELO name (the PTR name of that IP)."""
+    t = ctx.target
+    if t.ip is None and t.domain:
+        from mxprobe.sourceip import discover
+
+        found = await discover(ctx.dns.deadline)
+        if found is not None:
+            t.ip, t.ip_source = found
+            report_notes.append(f"sending IP {t.ip} found by {t.ip_source}")
+        else:
+            report_notes.append("could not find this host's public IP: give --ip to run the IP checks")
+    if t.helo is None and t.ip is not None:
+        answer = await ctx.dns.ptr(t.ip)
+        if answer.ok:
+            t.helo = answer.texts[0].rstrip(".").lower()
+            ctx.facts["helo_source"] = "ptr"
+            report_notes.append(f"HELO name {t.helo} is the PTR of {t.ip} (give --helo to test another)")
+
+
+async def run(
+    target: Target,
+    options: Options | None = None,
+    *,
+    on_result: ResultCallback | None = None,
+) -> Report:
+    """Run every applicable check concurrently (and the SMTP handshake when a target is given)."""
+    options = options or Options()
+    deadline = Deadline(options.timeout)
+    dns_client = Dns(
+        options.nameservers or None,
+        deadline=deadline,
+        query_timeout=options.query_timeout,
+        concurrency=options.concurrency,
+        rate=options.rate,
+    )
+    ctx = Context(target=target, dns=dns_client, options=options)
+    notes: list[str] = []
+    try:
+        await asyncio.wait_for(_prepare(ctx, notes), timeout=max(deadline.remaining(), 0.001))
+    except TimeoutError:
+        notes.append("the run's deadline was reached while finding the sending IP")
+
+    async def tracked(spec: CheckSpec) -> CheckResult:
+        result = await _run_one(spec, ctx, deadline)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    specs = [s for s in REGISTRY if applicable(s, target, options)]
+    smtp_task = None
+    if target.to or target.mx:
+        from mxprobe import smtp
+
+        smtp_task = asyncio.ensure_future(smtp.handshake(ctx))
+        ctx.facts["smtp_task"] = smtp_task  # dane and mta-sts judge the handshake's certificate
+    results = list(await asyncio.gather(*(tracked(s) for s in specs)))
+    smtp_result = None
+    if smtp_task is not None:
+        from mxprobe import smtp
+
+        smtp_result = await smtp_task
+        smtp.join(smtp_result, results)
+    return Report(
+        target=target,
+        checks=results,
+        elapsed_ms=deadline.elapsed_ms(),
+        strict=options.strict,
+        smtp=smtp_result,
+        notes=notes,
+    )
