@@ -36,12 +36,12 @@ _OWN_OPTIONS = {"--help", "-h", "--version", "--install-completion", "--show-com
 class DefaultGroup(typer.core.TyperGroup):
     """A group whose default command is `probe`: `mxprobe DOMAIN [OPTIONS]`."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in _OWN_OPTIONS:
             args = ["probe", *args]
         return super().parse_args(ctx, args)
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except InputError as exc:

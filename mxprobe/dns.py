@@ -258,7 +258,7 @@ class Dns:
             error = f"the nameserver answered {rcode}"
             return Answer(name, rdtype, rcode, error=error, ad=ad, response=response)
         # Follow the CNAME chain inside the answer section, as a stub resolver does.
-        current, cnames = qname, []
+        current, cnames = qname, list[str]()
         for _ in range(16):
             rrset = response.get_rrset(response.answer, current, dns.rdataclass.IN, qtype)
             if rrset is not None:
@@ -292,7 +292,7 @@ class _BridgeResolver(dns.resolver.Resolver):
         self.port = client.nameservers[0].port
         self.timeout = self.lifetime = client.deadline.remaining()
 
-    def resolve(  # type: ignore[override]
+    def resolve(
         self,
         qname: dns.name.Name | str,
         rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
