@@ -155,8 +155,31 @@ class Answer:
         )
 
 
+class Limiter:
+    """Queries in flight and queries per second, shared by every Dns client of one command (a pool of IPs
+    shares one limiter, so `--concurrency` and `--rate` bound the whole run, not each IP)."""
+
+    def __init__(self, concurrency: int = 100, rate: float = 0.0) -> None:
+        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next_send = 0.0
+
+    async def throttle(self) -> None:
+        if not self._interval:
+            return
+        now = time.monotonic()
+        wait = self._next_send - now
+        self._next_send = max(now, self._next_send) + self._interval
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
 class Dns:
-    """One run's DNS client. Create one per probe; nothing in it is process-global."""
+    """One run's DNS client. Create one per probe; nothing in it is process-global.
+
+    `parent`: a pool of probes gives each IP its own client (its cache dies with it, so memory stays flat)
+    whose `shared=True` queries (DNSBL canaries: the same for every IP) go to the parent's cache instead.
+    """
 
     def __init__(
         self,
@@ -167,21 +190,27 @@ class Dns:
         tries: int = DEFAULT_TRIES,
         concurrency: int = 100,
         rate: float = 0.0,
+        limiter: Limiter | None = None,
+        parent: Dns | None = None,
     ) -> None:
         self.nameservers = list(nameservers) if nameservers else system_nameservers()
         self.deadline = deadline or Deadline(15.0)
         self.query_timeout = query_timeout
         self.tries = max(1, tries)
+        self.limiter = limiter or Limiter(concurrency, rate)
+        self.parent = parent
         self._inflight: dict[tuple[str, str, bool], asyncio.Task[Answer]] = {}
-        self._slots = asyncio.Semaphore(max(1, concurrency))
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next_send = 0.0
-        self._rate_lock = asyncio.Lock()
         self.sent = 0  # queries actually sent (cache misses), for benchmarks and tests
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    async def query(self, name: str, rdtype: str, *, dnssec: bool = False) -> Answer:
-        """Ask once per run; later callers (even concurrent ones) share the first call's answer."""
+    async def query(self, name: str, rdtype: str, *, dnssec: bool = False, shared: bool = False) -> Answer:
+        """Ask once per run; later callers (even concurrent ones) share the first call's answer.
+
+        `shared=True` marks a query whose answer does not depend on the probed target (a DNSBL's canary): in a
+        pool it is asked once for all IPs.
+        """
+        if shared and self.parent is not None:
+            return await self.parent.query(name, rdtype, dnssec=dnssec, shared=True)
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
         key = (name.lower().rstrip("."), rdtype.upper(), dnssec)
@@ -199,16 +228,6 @@ class Dns:
         a, aaaa = await asyncio.gather(self.query(name, "A"), self.query(name, "AAAA"))
         return a, aaaa
 
-    async def _throttle(self) -> None:
-        if not self._interval:
-            return
-        async with self._rate_lock:
-            now = time.monotonic()
-            wait = self._next_send - now
-            self._next_send = max(now, self._next_send) + self._interval
-        if wait > 0:
-            await asyncio.sleep(wait)
-
     async def _query(self, name: str, rdtype: str, dnssec: bool) -> Answer:
         try:
             qname = dns.name.from_text(name)
@@ -218,13 +237,13 @@ class Dns:
         message = dns.message.make_query(qname, qtype, want_dnssec=dnssec)
         message.flags |= dns.flags.AD if dnssec else 0
         last = Answer(name, rdtype, "TIMEOUT", error="no nameserver answered")
-        async with self._slots:
+        async with self.limiter.slots:
             for ns in self.nameservers:
                 for _attempt in range(self.tries):
                     timeout = self.deadline.cap(self.query_timeout)
                     if timeout <= 0:
                         return Answer(name, rdtype, "TIMEOUT", error="the run's deadline was reached")
-                    await self._throttle()
+                    await self.limiter.throttle()
                     self.sent += 1
                     try:
                         response, _tcp = await dns.asyncquery.udp_with_fallback(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from mxprobe import target as validate
 from mxprobe.checks import REGISTRY, CheckSpec, Context
-from mxprobe.dns import Deadline, Dns
+from mxprobe.dns import Deadline, Dns, Limiter
 from mxprobe.errors import InputError
 from mxprobe.model import CheckResult, Status
 from mxprobe.options import Options
@@ -108,8 +108,14 @@ async def run(
     options: Options | None = None,
     *,
     on_result: ResultCallback | None = None,
+    limiter: Limiter | None = None,
+    parent: Dns | None = None,
 ) -> Report:
-    """Run every applicable check concurrently (and the SMTP handshake when a target is given)."""
+    """Run every applicable check concurrently (and the SMTP handshake when a target is given).
+
+    `limiter` and `parent` let a pool of probes share one query budget and one cache of target-independent
+    answers (see `mxprobe.dns.Dns`).
+    """
     options = options or Options()
     deadline = Deadline(options.timeout)
     dns_client = Dns(
@@ -118,6 +124,8 @@ async def run(
         query_timeout=options.query_timeout,
         concurrency=options.concurrency,
         rate=options.rate,
+        limiter=limiter,
+        parent=parent,
     )
     ctx = Context(target=target, dns=dns_client, options=options)
     notes: list[str] = []
