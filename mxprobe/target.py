@@ -15,7 +15,7 @@ from mxprobe.errors import InputError
 _FORBIDDEN = {"\r": "CR", "\n": "LF", "\0": "NUL"}
 
 
-def _reject_controls(what: str, value: str) -> None:
+def reject_controls(what: str, value: str) -> None:
     for char, name in _FORBIDDEN.items():
         if char in value:
             raise InputError(f"invalid {what}: contains a {name} character")
@@ -29,7 +29,7 @@ def _short(value: str, limit: int = 60) -> str:
 
 def domain(value: str, what: str = "domain") -> str:
     """A DNS name in ASCII (IDN labels go to punycode), lower case, without the trailing dot."""
-    _reject_controls(what, value)
+    reject_controls(what, value)
     name = value.strip()
     if name.endswith("."):
         name = name[:-1]
@@ -71,7 +71,7 @@ def domain(value: str, what: str = "domain") -> str:
 
 def ip(value: str, what: str = "IP address") -> str:
     """An IPv4 or IPv6 address in canonical text form (brackets of an address literal are accepted)."""
-    _reject_controls(what, value)
+    reject_controls(what, value)
     text = value.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
@@ -85,7 +85,7 @@ def ip(value: str, what: str = "IP address") -> str:
 
 def helo(value: str) -> str:
     """A HELO/EHLO name: an FQDN, or an address literal `[192.0.2.1]` / `[IPv6:2001:db8::1]`."""
-    _reject_controls("HELO name", value)
+    reject_controls("HELO name", value)
     text = value.strip()
     if text.startswith("["):
         if not text.endswith("]"):
@@ -101,7 +101,7 @@ def address(value: str, what: str = "address") -> str:
     Syntax by email-validator; the RFC 5321 limits (local part 64, domain 255, path 256) by hand because they
     are SMTP's, not the mailbox syntax's. An IDN domain becomes punycode (SMTPUTF8 is a handshake choice).
     """
-    _reject_controls(what, value)
+    reject_controls(what, value)
     text = value.strip()
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
@@ -131,7 +131,7 @@ def address(value: str, what: str = "address") -> str:
 
 def host_port(value: str, default_port: int, what: str = "--mx") -> tuple[str, int]:
     """`HOST`, `HOST:PORT`, `IP`, `[IPv6]:PORT` for an SMTP target."""
-    _reject_controls(what, value)
+    reject_controls(what, value)
     text = value.strip()
     port = default_port
     if text.startswith("["):
