@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
 import sys
@@ -11,9 +10,7 @@ from typing import Annotated
 
 import typer
 
-from mxprobe.dns import parse_nameserver
 from mxprobe.errors import InputError
-from mxprobe.options import Options
 
 DNS = "DNS"
 SMTP = "SMTP handshake"
@@ -94,7 +91,11 @@ def probe(
         bool, typer.Option("--json", help="Print JSON for machines.", rich_help_panel=OUT)
     ] = False,
 ) -> None:
+    import asyncio
+
+    from mxprobe.dns import parse_nameserver
     from mxprobe.model import CHECKS
+    from mxprobe.options import Options
     from mxprobe.scanner import build_target, run
 
     if timeout <= 0 or smtp_timeout <= 0:

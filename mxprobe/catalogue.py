@@ -1,0 +1,536 @@
+"""The reply catalogue: `checks/replies/*.toml` loaded once, validated, compiled, and matched against replies.
+
+The files are read on first use (not at import, so `mxprobe --help` pays nothing) and kept for the life of the
+process; matching is then a pure function of the reply.
+
+Matching order, most specific first (checks/README.md):
+1. vendor tag (`HL:REP`, `TSS04`, `S3150`, `RP-001`...): the reply's tokens are looked up in a dict built from
+   the catalogue's own tags, whatever the reply code. Among entries sharing the tag, the one with the reply's
+   code wins, then the one whose pattern matches (longest literal first), then the one with the reply's
+   enhanced code, then catalogue order.
+2. text pattern: the entries of the reply's code whose every literal piece occurs, in order, in the reply
+   text (case and runs of white space ignored; `[placeholders]` match anything). The longest literal wins; on
+   a tie the entry with the reply's enhanced code, then catalogue order. When no entry of that code matches, a
+   4xx/5xx reply is tried against the long patterns (>= `CROSS_CODE_MIN` literal characters) of the other
+   4xx/5xx codes: administrators change reject codes (Postfix `unknown_client_reject_code`, `soft_bounce`),
+   not texts.
+3. enhanced status code (generic fallback): the entries for that code, else for its subject.detail (`X.7.26`);
+   when no fallback exists, the one specific entry with this reply code and enhanced code, if exactly one.
+4. basic reply code (generic fallback).
+5. nothing in the catalogue: an explanation synthesized from the reply's class. Cause `none` for 2xx/3xx; for
+   4xx/5xx the subject of the enhanced code (RFC 3463: 1 addressing -> recipient, 2 mailbox -> mailbox, 3 mail
+   system -> server, 4 network -> network, 5 protocol -> protocol, 6 content -> content, 7 policy -> policy),
+   else `server` for 4xx (the receiver could not act now) and `policy` for 5xx (it refuses).
+Steps 3-5 report `specific: false`.
+
+Speed: patterns are plain substrings (no regular expressions), indexed by reply code and sorted longest first,
+so a reply costs one tokenisation, a dict lookup per token and a few `in` tests.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mxprobe.data import data_dir
+from mxprobe.model import CAUSES, CHECKS, PHASES, REPLY_CLASSES
+from mxprobe.replies import MAX_LINE, Reply, parse_reply
+
+__all__ = [
+    "CROSS_CODE_MIN",
+    "Catalogue",
+    "CatalogueError",
+    "Entry",
+    "Explanation",
+    "Reply",
+    "Text",
+    "default",
+    "entries",
+    "explain",
+    "load",
+    "match",
+    "parse_reply",
+]
+
+CROSS_CODE_MIN = 20
+
+_ID = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")  # dots: ids may quote an enhanced code (gmail-4.7.0-...)
+_ENHANCED = re.compile(r"[245X]\.[0-9]{1,3}\.[0-9]{1,3}")
+_PLACEHOLDER = re.compile(r"\[[a-z0-9_\- ]+\]")
+# What may be a vendor tag: every catalogue tag must be one such token (checked at load time). In a reply, a
+# token inside a dotted name or an address (`ts01.example.com`, `5.7.1`, `<ts01@example.net>`) is no tag.
+_TOKEN = re.compile(r"[a-z0-9_]+(?:[:\-][a-z0-9_]+)*")
+_TOKEN_IN_TEXT = re.compile(r"(?<![a-z0-9_.@])(?>[a-z0-9_]+(?:[:\-][a-z0-9_]+)*)(?![@.][a-z0-9])")
+_TAG_WRAPPERS = "[]()"
+
+_SUBJECT_CAUSES = {
+    "1": "recipient",
+    "2": "mailbox",
+    "3": "server",
+    "4": "network",
+    "5": "protocol",
+    "6": "content",
+    "7": "policy",
+}
+_ENHANCED_CLASSES = {"2": "success", "4": "transient", "5": "permanent"}
+# Wording for codes the catalogue does not know. Kept here, not in checks/: it is about the code's class, the
+# one thing known when every catalogue lookup failed. (meaning en, meaning zh, advice en, advice zh)
+_LOOK_IT_UP = (
+    "This reply is not in mxprobe's catalogue: read its text, and the receiver's postmaster pages.",
+    "该应答不在mxprobe的目录中：请阅读应答原文及收件方的邮件管理员（postmaster）说明。",
+)
+_UNKNOWN = {
+    "success": ("A success reply: the server did what was asked.", "成功应答：服务器已完成所请求的操作。",
+                "Nothing to do.", "无需处理。"),
+    "intermediate": ("An intermediate reply: the server waits for more input from the client.",
+                     "中间应答：服务器在等待客户端继续发送。", "Nothing to do: the dialogue goes on.",
+                     "无需处理：会话会继续。"),
+    "transient": ("A transient failure: the server refused for now; the sender retries later.",
+                  "临时性失败：服务器暂时拒绝，发送方稍后会重试。", *_LOOK_IT_UP),
+    "permanent": ("A permanent failure: the server refused; retrying the same message will not help.",
+                  "永久性失败：服务器拒绝接收，重发同一封信不会成功。", *_LOOK_IT_UP),
+}  # fmt: skip
+
+
+class CatalogueError(ValueError):
+    """A catalogue file is broken: the message names the file and the entry so a reviewer can fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text in English and in Chinese."""
+
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def to_dict(self) -> dict[str, str]:
+        return {"en": self.en, "zh": self.zh}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One catalogue entry, as written in its file (checks/README.md describes each field)."""
+
+    id: str
+    code: int  # 0 only for a fallback that carries just an enhanced code
+    enhanced: str
+    tag: str
+    pattern: str
+    phase: tuple[str, ...]
+    class_: str
+    cause: str
+    checks: tuple[str, ...]
+    generic: bool
+    source: str
+    meaning: Text
+    advice: Text
+    file: str  # the file it came from, relative to checks/
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "code": self.code,
+            "enhanced": self.enhanced,
+            "tag": self.tag,
+            "pattern": self.pattern,
+            "phase": list(self.phase),
+            "class": self.class_,
+            "cause": self.cause,
+            "checks": list(self.checks),
+            "generic": self.generic,
+            "source": self.source,
+            "meaning": self.meaning.to_dict(),
+            "advice": self.advice.to_dict(),
+            "file": self.file,
+        }
+
+
+@dataclass(slots=True)
+class Explanation:
+    """What one reply means. `to_dict` is the JSON contract of `mxprobe explain --json`."""
+
+    input: str
+    code: int
+    enhanced: str
+    tag: str
+    class_: str
+    phase: tuple[str, ...]
+    meaning: Text
+    cause: str
+    checks: tuple[str, ...]
+    advice: Text
+    entry: str  # "" when no catalogue entry matched
+    specific: bool
+    text: str = field(default="", repr=False)  # the reply's own text, for renderers; not part of the JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "code": self.code,
+            "enhanced": self.enhanced,
+            "tag": self.tag,
+            "class": self.class_,
+            "phase": list(self.phase),
+            "meaning": self.meaning.to_dict(),
+            "cause": self.cause,
+            "checks": list(self.checks),
+            "advice": self.advice.to_dict(),
+            "entry": self.entry,
+            "specific": self.specific,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    """An entry's pattern as the literal pieces that must occur in order (lower case, one space per run)."""
+
+    entry: Entry
+    pieces: tuple[str, ...]
+    key: str  # the longest piece: one `in` test rules most entries out
+    length: int  # literal characters: the longest wins
+
+    def found_in(self, text: str) -> bool:
+        if self.key not in text:
+            return False
+        pos = 0
+        for piece in self.pieces:
+            pos = text.find(piece, pos)
+            if pos < 0:
+                return False
+            pos += len(piece)
+        return True
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _pieces(pattern: str) -> tuple[str, ...]:
+    return tuple(p for p in (s.strip() for s in _PLACEHOLDER.split(_normalise(pattern))) if p)
+
+
+def _tag_key(tag: str) -> str:
+    return tag.strip(_TAG_WRAPPERS).lower()
+
+
+class Catalogue:
+    """The compiled catalogue: indexes built once, then `match` only reads them."""
+
+    def __init__(self, entries: tuple[Entry, ...]) -> None:
+        self.entries = entries
+        self._by_tag: dict[str, list[tuple[Entry, _Pattern | None]]] = {}
+        by_code: dict[int, list[_Pattern]] = {}
+        cross: list[_Pattern] = []
+        self._by_enhanced: dict[str, list[Entry]] = {}
+        self._by_detail: dict[str, list[Entry]] = {}
+        self._by_code_enhanced: dict[tuple[int, str], list[Entry]] = {}
+        self._by_code: dict[int, list[Entry]] = {}
+        for entry in entries:
+            pieces = _pieces(entry.pattern)
+            compiled = (
+                _Pattern(entry, pieces, max(pieces, key=len), sum(map(len, pieces))) if pieces else None
+            )
+            if entry.tag:
+                self._by_tag.setdefault(_tag_key(entry.tag), []).append((entry, compiled))
+            if compiled is not None:
+                by_code.setdefault(entry.code, []).append(compiled)
+                if entry.code // 100 in (4, 5) and compiled.length >= CROSS_CODE_MIN:
+                    cross.append(compiled)
+            if entry.generic and entry.enhanced:
+                if entry.enhanced[0] != "X":
+                    self._by_enhanced.setdefault(entry.enhanced, []).append(entry)
+                self._by_detail.setdefault(entry.enhanced[1:], []).append(entry)
+            elif entry.generic:
+                self._by_code.setdefault(entry.code, []).append(entry)
+            elif entry.enhanced:
+                self._by_code_enhanced.setdefault((entry.code, entry.enhanced), []).append(entry)
+        # sort() is stable: equal keys keep catalogue order, which makes ties deterministic.
+        for same_detail in self._by_detail.values():
+            same_detail.sort(key=lambda e: e.enhanced[0] != "X")  # `X.7.26` before a class-bound `5.7.26`
+        self._patterns = {code: tuple(sorted(ps, key=lambda p: -p.length)) for code, ps in by_code.items()}
+        self._cross = tuple(sorted(cross, key=lambda p: -p.length))
+
+    def select(
+        self, *, cause: str | None = None, code: int | None = None, tag: str | None = None
+    ) -> tuple[Entry, ...]:
+        """The entries with this cause, reply code and vendor tag (any letter case, with or without [ ])."""
+        key = None if tag is None else _tag_key(tag)
+        return tuple(
+            e
+            for e in self.entries
+            if (cause is None or e.cause == cause)
+            and (code is None or e.code == code)
+            and (key is None or _tag_key(e.tag) == key)
+        )
+
+    def explain(self, text: str) -> Explanation | None:
+        reply = parse_reply(text)
+        return None if reply is None else self.match(reply, text.strip()[:MAX_LINE])
+
+    def match(self, reply: Reply, input: str | None = None) -> Explanation:
+        text = _normalise(reply.text[:MAX_LINE])
+        shown = reply.raw if input is None else input
+        for token in _TOKEN_IN_TEXT.findall(text):
+            tagged = self._by_tag.get(token)
+            if tagged:
+                entry = max(
+                    tagged,
+                    key=lambda ep: (
+                        ep[0].code == reply.code,
+                        _pattern_score(ep[1], text),
+                        ep[0].enhanced == reply.enhanced,
+                    ),
+                )[0]
+                return _from_entry(entry, reply, shown, entry.tag, specific=True)
+        found = _longest(self._patterns.get(reply.code, ()), text, reply.enhanced)
+        if found is None and reply.code // 100 in (4, 5):
+            found = _longest(self._cross, text, reply.enhanced)
+        if found is not None:
+            return _from_entry(found, reply, shown, "", specific=not found.generic)
+        if reply.enhanced:
+            fallbacks = self._by_enhanced.get(reply.enhanced) or self._by_detail.get(reply.enhanced[1:])
+            if fallbacks:
+                return _from_entry(_same_code_first(fallbacks, reply.code), reply, shown, "", specific=False)
+            sole = self._by_code_enhanced.get((reply.code, reply.enhanced), ())
+            if len(sole) == 1:
+                return _from_entry(sole[0], reply, shown, "", specific=False)
+        basic = self._by_code.get(reply.code)
+        if basic:
+            return _from_entry(basic[0], reply, shown, "", specific=False)
+        return _unknown(reply, shown)
+
+
+def _pattern_score(pattern: _Pattern | None, text: str) -> int:
+    """Rank entries sharing a tag: a matching pattern (longer first), then no pattern, then a miss."""
+    if pattern is None:
+        return 0
+    return pattern.length if pattern.found_in(text) else -1
+
+
+def _longest(patterns: tuple[_Pattern, ...], text: str, enhanced: str) -> Entry | None:
+    best: _Pattern | None = None
+    for p in patterns:
+        if best is not None and p.length < best.length:
+            break
+        if p.key in text and p.found_in(text):  # the inline `in` saves a call for most entries
+            if best is None:
+                best = p
+                if not enhanced or p.entry.enhanced == enhanced:
+                    break
+            elif p.entry.enhanced == enhanced:
+                best = p
+                break
+    return None if best is None else best.entry
+
+
+def _same_code_first(candidates: list[Entry], code: int) -> Entry:
+    return next((e for e in candidates if e.code == code), candidates[0])
+
+
+def _from_entry(entry: Entry, reply: Reply, shown: str, tag: str, *, specific: bool) -> Explanation:
+    return Explanation(
+        input=shown,
+        code=reply.code,
+        enhanced=reply.enhanced,
+        tag=tag,
+        class_=REPLY_CLASSES[str(reply.code)[0]],
+        phase=entry.phase,
+        meaning=entry.meaning,
+        cause=entry.cause,
+        checks=entry.checks,
+        advice=entry.advice,
+        entry=entry.id,
+        specific=specific,
+        text=reply.text,
+    )
+
+
+def _unknown(reply: Reply, shown: str) -> Explanation:
+    class_ = REPLY_CLASSES[str(reply.code)[0]]
+    if class_ in ("success", "intermediate"):
+        cause = "none"
+    elif reply.enhanced:
+        cause = _SUBJECT_CAUSES.get(
+            reply.enhanced.split(".")[1], "server" if class_ == "transient" else "policy"
+        )
+    else:
+        cause = "server" if class_ == "transient" else "policy"
+    meaning_en, meaning_zh, advice_en, advice_zh = _UNKNOWN[class_]
+    return Explanation(
+        input=shown,
+        code=reply.code,
+        enhanced=reply.enhanced,
+        tag="",
+        class_=class_,
+        phase=("ANY",),
+        meaning=Text(meaning_en, meaning_zh),
+        cause=cause,
+        checks=(),
+        advice=Text(advice_en, advice_zh),
+        entry="",
+        specific=False,
+        text=reply.text,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+_REQUIRED = ("id", "phase", "class", "cause", "checks", "source", "meaning", "advice")
+_DEFAULTS: dict[str, Any] = {"code": 0, "enhanced": "", "tag": "", "pattern": "", "generic": False}
+
+
+def load(directory: Path) -> Catalogue:
+    """Read and validate every `*.toml` in `directory` (files in name order, entries in file order)."""
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise CatalogueError(f"{directory}: no catalogue files (*.toml)")
+    seen: dict[str, str] = {}
+    result: list[Entry] = []
+    for path in files:
+        name = f"{directory.name}/{path.name}"
+        try:
+            with path.open("rb") as f:
+                document = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CatalogueError(f"{name}: cannot read: {exc}") from exc
+        extra = set(document) - {"entry"}
+        if extra:
+            raise CatalogueError(
+                f"{name}: unknown top-level keys {sorted(extra)}: entries are [[entry]] tables"
+            )
+        raw_entries = document.get("entry", [])
+        if not isinstance(raw_entries, list):
+            raise CatalogueError(f"{name}: `entry` must be an array of tables ([[entry]])")
+        for index, raw in enumerate(raw_entries, 1):
+            entry = _validated(raw, name, index)
+            if entry.id in seen:
+                raise CatalogueError(f"{name}: entry {entry.id!r}: duplicate id (also in {seen[entry.id]})")
+            seen[entry.id] = name
+            result.append(entry)
+    return Catalogue(tuple(result))
+
+
+def _validated(raw: Any, name: str, index: int) -> Entry:
+    where = f"{name}: entry #{index}"
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: not a table")
+    if isinstance(raw.get("id"), str):
+        where = f"{name}: entry {raw['id']!r}"
+
+    def fail(problem: str) -> CatalogueError:
+        return CatalogueError(f"{where}: {problem}")
+
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise fail(f"missing {', '.join(missing)}")
+    unknown = set(raw) - set(_REQUIRED) - set(_DEFAULTS)
+    if unknown:
+        raise fail(f"unknown keys {sorted(unknown)}")
+    v = {**_DEFAULTS, **raw}
+    for key, kind in (("id", str), ("enhanced", str), ("tag", str), ("pattern", str), ("source", str)):
+        if not isinstance(v[key], kind):
+            raise fail(f"{key} must be a string")
+    if not _ID.fullmatch(v["id"]):
+        raise fail("id must be lower-case kebab (a-z, 0-9, - and the dots of an enhanced code)")
+    code = v["code"]
+    if type(code) is not int or not (code == 0 or 200 <= code <= 599):
+        raise fail(f"code {code!r} is not a reply code 200-599")
+    enhanced = v["enhanced"].upper() if v["enhanced"][:1] == "x" else v["enhanced"]
+    if enhanced and not _ENHANCED.fullmatch(enhanced):
+        raise fail(f"enhanced {enhanced!r} is not an enhanced status code like 5.7.1 or X.7.1")
+    if not isinstance(v["generic"], bool):
+        raise fail("generic must be true or false")
+    class_ = v["class"]
+    if class_ not in REPLY_CLASSES.values():
+        raise fail(f"class {class_!r} is not one of {', '.join(REPLY_CLASSES.values())}")
+    expected = REPLY_CLASSES[str(code)[0]] if code else _ENHANCED_CLASSES.get(enhanced[:1], class_)
+    if class_ != expected:
+        raise fail(f"class {class_!r} does not fit code {code or enhanced} (expected {expected!r})")
+    if v["cause"] not in CAUSES:
+        raise fail(f"unknown cause {v['cause']!r} (valid: {', '.join(CAUSES)})")
+    phase = _strings(v["phase"], PHASES, "phase", fail)
+    if not phase:
+        raise fail('phase is empty (use ["ANY"])')
+    checks = _strings(v["checks"], CHECKS, "check", fail)
+    tag = v["tag"]
+    if tag and (not _TOKEN.fullmatch(_tag_key(tag)) or not re.search(r"[0-9:_\-]", tag)):
+        raise fail(
+            f"tag {tag!r} must be one token of letters and digits with a digit, ':', '-' or '_' (HL:REP)"
+        )
+    pattern = v["pattern"]
+    if v["generic"]:
+        if tag or pattern:
+            raise fail("a generic fallback carries no tag and no pattern")
+        if not code and not enhanced:
+            raise fail("a generic fallback needs a code or an enhanced code")
+    else:
+        if not code:
+            raise fail("code is required (0 only for generic enhanced-code fallbacks)")
+        if not tag and not _pieces(pattern):
+            raise fail("needs a tag or a pattern with literal text (or generic = true)")
+    meaning = _text(v["meaning"], "meaning", fail)
+    advice = _text(v["advice"], "advice", fail)
+    return Entry(
+        id=v["id"],
+        code=code,
+        enhanced=enhanced,
+        tag=tag,
+        pattern=pattern,
+        phase=phase,
+        class_=class_,
+        cause=v["cause"],
+        checks=checks,
+        generic=v["generic"],
+        source=v["source"],
+        meaning=meaning,
+        advice=advice,
+        file=name,
+    )
+
+
+def _strings(
+    value: Any, vocabulary: tuple[str, ...], what: str, fail: Callable[[str], CatalogueError]
+) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise fail(f"{what}s must be a list of strings")
+    bad = [x for x in value if x not in vocabulary]
+    if bad:
+        raise fail(f"unknown {what} {', '.join(map(repr, bad))} (valid: {', '.join(vocabulary)})")
+    return tuple(value)
+
+
+def _text(value: Any, what: str, fail: Callable[[str], CatalogueError]) -> Text:
+    if not isinstance(value, dict) or set(value) != {"en", "zh"}:
+        raise fail(f'{what} must be {{ en = "...", zh = "..." }}')
+    if not all(isinstance(x, str) and x.strip() for x in value.values()):
+        raise fail(f"{what}.en and {what}.zh must be non-empty strings")
+    return Text(en=value["en"], zh=value["zh"])
+
+
+# ------------------------------------------------------------------------------ the process's catalogue
+
+
+@cache
+def default() -> Catalogue:
+    """The shipped catalogue (checks/replies), loaded on first use and kept for the process."""
+    return load(data_dir() / "replies")
+
+
+def entries() -> tuple[Entry, ...]:
+    return default().entries
+
+
+def match(reply: Reply, input: str | None = None) -> Explanation:
+    return default().match(reply, input)
+
+
+def explain(text: str) -> Explanation | None:
+    return default().explain(text)

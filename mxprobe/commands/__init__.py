@@ -1,0 +1,1 @@
+"""The bodies of mxprobe's sub-commands: flags in, library calls, a renderer out (wired in mxprobe/cli.py)."""

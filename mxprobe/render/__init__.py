@@ -1,0 +1,1 @@
+"""Renderers: they turn results into text for people and JSON for scripts, and never decide anything."""

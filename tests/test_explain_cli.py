@@ -1,0 +1,346 @@
+"""`mxprobe explain` and `mxprobe codes` as users run them: arguments, stdin, exit codes, text and JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mxprobe.catalogue import Explanation, Text
+from mxprobe.cli import app
+from mxprobe.model import CAUSES
+from mxprobe.render.explanation import ExplanationWriter, suggested_commands
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ["input", "code", "enhanced", "tag", "class", "phase", "meaning", "cause", "checks", "advice", "entry",
+        "specific"]  # fmt: skip
+NO_PTR = "421 Refused. You have no reverse DNS entry"
+MI_SPF = "550 MI:SPF 发信IP未被发送域的SPF许可"
+NOQUEUE = (
+    "Mar  3 10:00:07 mx postfix/smtpd[99]: NOQUEUE: reject: RCPT from unknown[203.0.113.9]: 450 4.7.1 "
+    "Client host rejected: cannot find your reverse hostname, [203.0.113.9]; from=<a@example.com> "
+    "to=<b@example.net> proto=ESMTP helo=<mail.example.com>"
+)
+ENGLISH = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "en_US.UTF-8"}
+
+
+def run(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> object:
+    return CliRunner().invoke(app, list(args), input=input, env={**ENGLISH, **(env or {})})
+
+
+def json_lines(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+def assert_usage_error(result: object, *fragments: str) -> None:
+    """Exit 2, nothing on stdout, one `mxprobe: error:` line on stderr."""
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert result.stdout == ""  # type: ignore[attr-defined]
+    lines = result.stderr.splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 and lines[0].startswith("mxprobe: error: "), lines
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# ------------------------------------------------------------------------------------------ explain
+
+
+def test_no_reverse_dns_json() -> None:
+    result = run("explain", NO_PTR, "--json")
+    assert result.exit_code == 0, result.output
+    [obj] = json_lines(result.stdout)
+    assert list(obj) == KEYS
+    assert (obj["cause"], obj["checks"], obj["code"], obj["class"]) == (
+        "ptr",
+        ["ptr", "fcrdns"],
+        421,
+        "transient",
+    )
+    assert obj["specific"] is True and obj["input"] == NO_PTR
+
+
+def test_netease_tag_in_chinese_and_english() -> None:
+    [obj] = json_lines(run("explain", MI_SPF, "--json").stdout)
+    assert (obj["cause"], obj["tag"]) == ("spf", "MI:SPF")
+    meaning = obj["meaning"]
+    assert isinstance(meaning, dict) and meaning["en"] != meaning["zh"]
+
+    english = run("explain", MI_SPF, "--lang", "en")
+    chinese = run("explain", MI_SPF, "--lang", "zh")
+    assert english.exit_code == chinese.exit_code == 0
+    assert meaning["en"] in english.stdout and "cause" in english.stdout and "spf" in english.stdout
+    assert meaning["zh"] in chinese.stdout and "原因" in chinese.stdout
+    assert "\x1b[" not in english.stdout + chinese.stdout, "plain text when stdout is not a terminal"
+
+
+@pytest.mark.parametrize(
+    ("env", "label"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "含义"),
+        ({"LC_MESSAGES": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "含义"),
+        ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "meaning"),
+        ({"LC_ALL": "C"}, "meaning"),
+    ],
+)
+def test_language_follows_the_locale(env: dict[str, str], label: str) -> None:
+    result = run("explain", NO_PTR, env=env)
+    assert result.exit_code == 0 and f"  {label}" in result.stdout
+
+
+def test_human_block_names_the_check_command_with_the_ip_from_the_reply() -> None:
+    result = run("explain", NOQUEUE)
+    assert result.exit_code == 0
+    assert "cause    ptr" in result.stdout
+    assert "mxprobe --ip 203.0.113.9" in result.stdout
+
+
+def test_several_replies_are_json_lines() -> None:
+    result = run("explain", NO_PTR, MI_SPF, "550 5.1.1 <bob@example.net>: user unknown", "--json")
+    assert result.exit_code == 0
+    objs = json_lines(result.stdout)
+    assert [o["code"] for o in objs] == [421, 550, 550]
+    assert all(list(o) == KEYS for o in objs)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["hello world"], "no SMTP reply found in: hello world"),
+        ([NO_PTR, "no reply here"], "no SMTP reply found in: no reply here"),
+        (["x" * 5000], "no SMTP reply found in: xxx"),
+        ([""], "empty reply text"),
+        (["  \t "], "empty reply text"),
+        ([], "give an SMTP reply"),
+        (["-", NO_PTR], "cannot be combined"),
+        ([NO_PTR, "--lang", "fr"], "--lang must be one of en, zh"),
+    ],
+    ids=["no-reply", "one-of-two", "long", "empty", "blank", "none", "stdin-and-text", "bad-lang"],
+)
+def test_bad_arguments_are_one_line_and_exit_2(args: list[str], fragment: str) -> None:
+    result = run("explain", *args)
+    assert_usage_error(result, fragment)
+    assert len(result.stderr) < 200, "the offending text is abbreviated"  # type: ignore[attr-defined]
+
+
+# -------------------------------------------------------------------------------------------- stdin
+
+BOUNCE = """\
+From: MAILER-DAEMON@mx.example.com (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+
+This is the mail system at host mx.example.com.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<bob@example.net>: host mx.example.net[198.51.100.7] said: 550 5.1.1
+    <bob@example.net>: Recipient address rejected: User unknown in virtual
+    mailbox table (in reply to RCPT TO command)
+
+Reporting-MTA: dns; mx.example.com
+Final-Recipient: rfc822; bob@example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 421 Refused. You have no reverse DNS entry
+"""
+
+
+def test_stdin_bounce_message() -> None:
+    result = run("explain", "-", "--json", input=BOUNCE)
+    assert result.exit_code == 0, result.output
+    objs = json_lines(result.stdout)
+    assert [(o["code"], o["enhanced"]) for o in objs] == [(550, "5.1.1"), (421, "")]
+    assert objs[0]["cause"] == "recipient" and "mailbox table (in reply to RCPT" in str(objs[0]["input"])
+    assert objs[1]["cause"] == "ptr"
+    assert result.stderr.strip().startswith("mxprobe: skipped ")  # type: ignore[attr-defined]
+
+
+def test_stdin_skips_lines_without_a_reply_and_counts_them() -> None:
+    result = run("explain", "-", "--json", input=f"junk\n{NO_PTR}\n\nmore junk\n{NOQUEUE}\n")
+    assert result.exit_code == 0
+    assert [o["cause"] for o in json_lines(result.stdout)] == ["ptr", "ptr"]
+    assert result.stderr == "mxprobe: skipped 2 lines without an SMTP reply\n"  # type: ignore[attr-defined]
+
+
+def test_stdin_human_blocks_are_separated() -> None:
+    result = run("explain", "-", input=f"{NO_PTR}\n{MI_SPF}\n")
+    assert result.exit_code == 0 and result.stderr == ""  # type: ignore[attr-defined]
+    blocks = result.stdout.split("\n\n")
+    assert len(blocks) == 2 and blocks[0].startswith("421 ") and blocks[1].startswith("550 ")
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "standard input is empty"),
+        (b"  \n\t\n\n", "standard input is empty"),
+        (bytes(range(256)) * 40, "binary"),
+        (b"just words\nand more words\n", "no SMTP reply found in standard input (2 lines read)"),
+        (b"x" * 1_000_000 + b"\n", "no SMTP reply found in standard input (1 lines read)"),
+    ],
+    ids=["empty", "blank", "binary", "words", "1mb-line"],
+)
+def test_stdin_without_replies_is_a_clear_error(data: bytes, fragment: str) -> None:
+    assert_usage_error(run("explain", "-", input=data), fragment)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"550 5.1.1 \xff\xfe\xc3( invalid utf-8 \xe4\xb8\n",
+        b"550 5.1.1 " + b"\xe6\x97\xa0" * 400_000 + b"\n",
+        b"\x00\x01garbage 550 5.1.1 user unknown\x00\n",
+    ],
+    ids=["invalid-utf8", "1mb-line-with-reply", "nul-bytes"],
+)
+def test_stdin_bad_bytes_still_explain_the_reply(data: bytes) -> None:
+    result = run("explain", "-", "--json", input=data)
+    assert result.exit_code == 0, result.output
+    [obj] = json_lines(result.stdout)
+    assert (obj["code"], obj["enhanced"], obj["class"]) == (550, "5.1.1", "permanent")
+
+
+def test_stdin_100k_lines_finish_fast() -> None:
+    lines = []
+    for i in range(100_000):
+        if i % 10 == 0:
+            lines.append(
+                f"Mar  3 10:00:07 mx postfix/smtp[{i}]: to=<u{i}@example.net>, status=deferred (host "
+                f"mx[192.0.2.1] said: 450 4.2.0 <u{i}@example.net>: Recipient address rejected: Greylisted, "
+                "see http://postgrey.schweikert.ch/help/example.net.html)"
+            )
+        else:
+            lines.append(f"Mar  3 10:00:07 mx postfix/qmgr[12]: 4Q{i:06X}: removed")
+    start = time.perf_counter()
+    result = run("explain", "-", "--json", input="\n".join(lines) + "\n")
+    elapsed = time.perf_counter() - start
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 10_000
+    assert result.stderr == "mxprobe: skipped 90000 lines without an SMTP reply\n"  # type: ignore[attr-defined]
+    assert elapsed < 20, f"100k lines took {elapsed:.1f} s"
+
+
+# ------------------------------------------------------------------------------------ the renderer
+
+
+def explanation(text: str, checks: tuple[str, ...]) -> Explanation:
+    return Explanation(
+        input=text, code=550, enhanced="", tag="", class_="permanent", phase=("RCPT",),
+        meaning=Text("m", "含义"), cause="policy", checks=checks, advice=Text("a", "建议"), entry="e",
+        specific=True, text=text,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "checks", "commands"),
+    [
+        ("blocked using zen, client [203.0.113.9]", ("ptr", "dnsbl"), ["mxprobe --ip 203.0.113.9"]),
+        ("no address here", ("fcrdns",), ["mxprobe --ip YOUR_SENDING_IP"]),
+        ("IPv6 [2001:db8::25] has no PTR", ("ptr",), ["mxprobe --ip 2001:db8::25"]),
+        ("The MAIL FROM domain [Example.COM] fails SPF with ip: [192.0.2.1]", ("spf", "spf-record"),
+         ["mxprobe example.com"]),
+        ("unauthenticated", ("dmarc", "dkim"), ["mxprobe YOUR_DOMAIN"]),
+        ("<bob@example.net>: TLS required", ("tls",), ["mxprobe YOUR_DOMAIN --to bob@example.net"]),
+        ("x", ("ptr", "spf", "smtp"),
+         ["mxprobe --ip YOUR_SENDING_IP", "mxprobe YOUR_DOMAIN", "mxprobe YOUR_DOMAIN --to RECIPIENT"]),
+        ("x", (), []),
+    ],
+)  # fmt: skip
+def test_suggested_commands(text: str, checks: tuple[str, ...], commands: list[str]) -> None:
+    assert suggested_commands(explanation(text, checks)) == commands
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colours_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    exp = explanation("client [203.0.113.9] refused", ("ptr",))
+    plain, terminal = io.StringIO(), Terminal()
+    ExplanationWriter(plain, "en").write(exp)
+    ExplanationWriter(terminal, "en").write(exp)
+    assert "\x1b[" not in plain.getvalue() and "\x1b[" in terminal.getvalue()
+    for shown in (plain.getvalue(), terminal.getvalue()):
+        assert "mxprobe --ip 203.0.113.9" in shown and "permanent failure" in shown
+
+
+# -------------------------------------------------------------------------------------------- codes
+
+
+def test_codes_json_lists_the_catalogue() -> None:
+    result = run("codes", "--json")
+    assert result.exit_code == 0
+    entries = json.loads(result.stdout)
+    assert len(entries) >= 300
+    assert {"id", "code", "enhanced", "tag", "pattern", "cause", "checks", "meaning", "advice"} <= set(
+        entries[0]
+    )
+
+
+def test_codes_filters() -> None:
+    spf = json.loads(run("codes", "--cause", "spf", "--json").stdout)
+    assert spf and {e["cause"] for e in spf} == {"spf"}
+    code = json.loads(run("codes", "--code", "421", "--json").stdout)
+    assert code and {e["code"] for e in code} == {421}
+    tag = json.loads(run("codes", "--tag", "hl:rep", "--json").stdout)
+    assert tag and {e["tag"] for e in tag} == {"HL:REP"}
+    none = run("codes", "--cause", "spf", "--code", "250", "--json")
+    assert none.exit_code == 0 and json.loads(none.stdout) == []
+
+
+def test_codes_plain_table() -> None:
+    result = run("codes", "--tag", "MI:SPF")
+    assert result.exit_code == 0 and "\x1b[" not in result.stdout
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[:5] == ["id", "code", "enhanced", "tag", "cause"]
+    assert rows and all("MI:SPF" in row and " spf " in row for row in rows)
+
+
+def test_codes_unknown_cause_lists_the_valid_ones() -> None:
+    assert_usage_error(run("codes", "--cause", "weather"), "unknown cause 'weather'", ", ".join(CAUSES))
+
+
+def test_codes_bad_code() -> None:
+    assert_usage_error(run("codes", "--code", "999"), "200 to 599")
+
+
+# ------------------------------------------------------------------------------ as a real process
+
+
+def mxprobe(
+    *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, *args], input=input, capture_output=True, timeout=60, cwd=ROOT,
+        env={**os.environ, **ENGLISH, **(env or {})},
+    )  # fmt: skip
+
+
+def test_end_to_end_python_m_mxprobe() -> None:
+    done = mxprobe("-m", "mxprobe", "explain", NO_PTR, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["checks"] == ["ptr", "fcrdns"]
+    done = mxprobe("-m", "mxprobe", "explain", "-", input=b"\xff\xfe\n" + MI_SPF.encode() + b"\n")
+    assert done.returncode == 0 and "spf" in done.stdout.decode()
+    assert done.stderr == b"mxprobe: skipped 1 lines without an SMTP reply\n"
+    done = mxprobe("-m", "mxprobe", "explain", "nothing")
+    assert done.returncode == 2 and done.stderr.decode().count("\n") == 1 and b"Traceback" not in done.stderr
+
+
+def test_the_explain_path_imports_nothing_heavy() -> None:
+    """Cold start: no DNS stack, no checkdmarc, no SMTP client and no rich when explaining to a pipe."""
+    done = mxprobe("-X", "importtime", "-m", "mxprobe", "explain", "550 5.1.1 user unknown")
+    assert done.returncode == 0
+    imported = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if "|" in line}
+    heavy = {m for m in imported if m.split(".")[0] in {"dns", "checkdmarc", "spf", "aiosmtplib", "rich"}}
+    assert not heavy, sorted(heavy)
