@@ -327,7 +327,7 @@ class _BridgeResolver(dns.resolver.Resolver):
         type_text = rdtype if isinstance(rdtype, str) else dns.rdatatype.to_text(rdtype)
         loop = self._client.loop
         if loop is None:
-            raise dns.resolver.NoNameservers(request=None, errors=[])  # type: ignore[no-untyped-call]
+            raise _no_nameservers(name, type_text, "the run's DNS layer has not started")
         future = asyncio.run_coroutine_threadsafe(self._client.query(name, type_text), loop)
         try:
             answer = future.result(timeout=self._client.deadline.remaining() + 1.0)
@@ -340,7 +340,7 @@ class _BridgeResolver(dns.resolver.Resolver):
         if answer.rcode == "NXDOMAIN":
             raise dns.resolver.NXDOMAIN(qnames=[qn], responses={qn: answer.response})  # type: ignore[no-untyped-call]
         if answer.failed or answer.response is None:
-            raise dns.resolver.NoNameservers(request=None, errors=[])  # type: ignore[no-untyped-call]
+            raise _no_nameservers(name, type_text, answer.error or answer.rcode)
         if answer.rcode == "NODATA" and raise_on_no_answer:
             raise dns.resolver.NoAnswer(response=answer.response)  # type: ignore[no-untyped-call]
         return dns.resolver.Answer(
@@ -349,3 +349,9 @@ class _BridgeResolver(dns.resolver.Resolver):
             dns.rdataclass.IN,
             answer.response,  # type: ignore[arg-type]
         )
+
+
+def _no_nameservers(name: str, rdtype: str, why: str) -> dns.resolver.NoNameservers:
+    """dnspython's "all nameservers failed": it formats `request.question`, so it needs a real request."""
+    request = dns.message.make_query(name, rdtype)
+    return dns.resolver.NoNameservers(request=request, errors=[("", False, 0, why, None)])  # type: ignore[no-untyped-call]

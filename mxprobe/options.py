@@ -19,9 +19,11 @@ class Options:
     # DNSBL / DBL
     dnsbl_zones: list[str] = field(default_factory=list)  # extra zones (--dnsbl)
     dqs_key: str | None = None  # Spamhaus Data Query Service key (--dqs-key)
+    dnsbl_only: bool = False  # use only the --dnsbl zones, not checks/dnsbl.toml (--dnsbl-only)
     # DKIM / MTA-STS
     dkim_selectors: list[str] = field(default_factory=list)
     fetch: bool = False  # allow HTTPS fetches (MTA-STS policy)
+    https_port: int = 443  # where MTA-STS policies are fetched (tests point it at a loopback server)
     # SMTP handshake
     port: int = 25
     smtp_timeout: float = 10.0  # one SMTP step (connect+banner, or one command)

@@ -71,6 +71,12 @@ def probe(
     dnsbl: Annotated[
         list[str] | None, typer.Option("--dnsbl", help="Extra DNSBL zone (repeatable).", rich_help_panel=DNS)
     ] = None,
+    dnsbl_only: Annotated[
+        bool,
+        typer.Option(
+            "--dnsbl-only", help="Query only the --dnsbl zones, not the built-in list.", rich_help_panel=DNS
+        ),
+    ] = False,
     dqs_key: Annotated[
         str | None, typer.Option("--dqs-key", help="Spamhaus DQS key (use DQS zones).", rich_help_panel=DNS)
     ] = None,
@@ -114,6 +120,7 @@ def probe(
         only=list(check or []),
         dnsbl_zones=list(dnsbl or []),
         dqs_key=dqs_key,
+        dnsbl_only=dnsbl_only,
         dkim_selectors=list(dkim_selector or []),
         fetch=fetch,
         port=port,
