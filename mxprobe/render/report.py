@@ -39,6 +39,13 @@ def _console() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
+MAX_ITEMS = 6  # list items and evidence lines shown per check; --json has them all
+
+
+def _more(count: int) -> str:
+    return f"… and {count} more (see --json)"
+
+
 def _detail_lines(value: Any, indent: str) -> list[str]:
     """Flatten a check's details into short readable lines (JSON keeps the full structure)."""
     lines: list[str] = []
@@ -50,12 +57,14 @@ def _detail_lines(value: Any, indent: str) -> list[str]:
             elif item not in (None, "", [], {}):
                 lines.append(f"{indent}{key}: {item}")
     elif isinstance(value, list):
-        for item in value:
+        for item in value[:MAX_ITEMS]:
             if isinstance(item, dict):
                 pairs = (f"{k}={v}" for k, v in item.items() if v not in (None, ""))
                 lines.append(f"{indent}- " + ", ".join(pairs))
             else:
                 lines.append(f"{indent}- {item}")
+        if len(value) > MAX_ITEMS:
+            lines.append(f"{indent}{_more(len(value) - MAX_ITEMS)}")
     return lines
 
 
@@ -67,10 +76,12 @@ def render_check_block(console: Any, check: CheckResult) -> None:
     console.print(Text.assemble((f"{mark} {check.id}", style), f": {check.summary}"))
     for line in _detail_lines(check.details, "    "):
         console.print(Text(line))
-    for ev in check.evidence:
+    for ev in check.evidence[:MAX_ITEMS]:
         answer = ", ".join(ev.answer) if ev.answer else ev.rcode
         note = f"  ({ev.note})" if ev.note else ""
         console.print(Text(f"    evidence: {ev.query} → {answer}{note}", style="dim"))
+    if len(check.evidence) > MAX_ITEMS:
+        console.print(Text(f"    evidence: {_more(len(check.evidence) - MAX_ITEMS)}", style="dim"))
     if check.fix:
         console.print(Text.assemble(("    fix: ", "bold"), check.fix))
 
