@@ -104,8 +104,9 @@ class Deadline:
     def expired(self) -> bool:
         return time.monotonic() >= self.at
 
-    def cap(self, timeout: float) -> float:
-        return min(timeout, self.remaining())
+    def cap(self, timeout: float, margin: float = 0.0) -> float:
+        """`timeout`, shortened so that it ends `margin` seconds before the deadline."""
+        return min(timeout, self.remaining() - margin)
 
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.start) * 1000
@@ -240,7 +241,11 @@ class Dns:
         async with self.limiter.slots:
             for ns in self.nameservers:
                 for _attempt in range(self.tries):
-                    timeout = self.deadline.cap(self.query_timeout)
+                    # Queries give up a little before the run's deadline, so that a check can still report
+                    # which name timed out instead of being cut off by the scanner's deadline.
+                    timeout = self.deadline.cap(
+                        self.query_timeout, margin=min(0.5, self.deadline.seconds / 20)
+                    )
                     if timeout <= 0:
                         return Answer(name, rdtype, "TIMEOUT", error="the run's deadline was reached")
                     await self.limiter.throttle()
@@ -292,7 +297,12 @@ class Dns:
         return Answer(name, rdtype, "NODATA", ad=ad, cnames=cnames, response=response)
 
     def sync_resolver(self) -> dns.resolver.Resolver:
-        """A blocking resolver for pyspf and checkdmarc (run in worker threads) that uses this run's layer."""
+        """A blocking resolver for pyspf and checkdmarc (run in worker threads) that uses this run's layer.
+
+        Call it from the event loop's thread (a check's `run`), before handing it to a worker thread.
+        """
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
         return _BridgeResolver(self)
 
 

@@ -1,0 +1,114 @@
+"""pyspf and checkdmarc on the run's DNS layer, with a record of every query they asked.
+
+Both libraries are synchronous and return conclusions, not the answers behind them. They run in worker threads
+on `Dns.sync_resolver()` (same nameservers, cache and deadline as the rest of the run), wrapped in a
+`RecordingResolver`: afterwards the checks read each asked query back from the run's cache, to show it as
+evidence and to refuse a conclusion that rests on a failed lookup (a SERVFAIL that checkdmarc reads as "no
+record" must be `error`, not "missing").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import dns.name
+import dns.nameserver
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+
+if TYPE_CHECKING:
+    from mxprobe.checks import Context
+    from mxprobe.dns import Answer, Dns
+    from mxprobe.model import Evidence
+
+
+class RecordingResolver(dns.resolver.Resolver):
+    """A Resolver that notes each (name, type) it is asked, then lets the run's bridge resolver answer."""
+
+    def __init__(self, inner: dns.resolver.Resolver) -> None:
+        super().__init__(configure=False)
+        self._inner = inner
+        self.nameservers = inner.nameservers
+        self.port = inner.port
+        self.asked: list[tuple[str, str]] = []
+
+    def resolve(
+        self,
+        qname: dns.name.Name | str,
+        rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
+        rdclass: dns.rdataclass.RdataClass | str = dns.rdataclass.IN,
+        tcp: bool = False,
+        source: str | None = None,
+        raise_on_no_answer: bool = True,
+        source_port: int = 0,
+        lifetime: float | None = None,
+        search: bool | None = None,
+    ) -> dns.resolver.Answer:
+        name = qname.to_text(omit_final_dot=True) if isinstance(qname, dns.name.Name) else qname.rstrip(".")
+        type_text = rdtype if isinstance(rdtype, str) else dns.rdatatype.to_text(rdtype)
+        self.asked.append((name.lower(), type_text.upper()))
+        return self._inner.resolve(
+            qname, rdtype, rdclass, tcp, source, raise_on_no_answer, source_port, lifetime, search
+        )
+
+
+async def answers_of(client: Dns, asked: Iterable[tuple[str, str]]) -> list[Answer]:
+    """The run's answers to the queries a library asked, in order, once each (cache hits: nothing is sent)."""
+    unique = list(dict.fromkeys(asked))
+    return list(await asyncio.gather(*(client.query(name, rdtype) for name, rdtype in unique)))
+
+
+def unique_evidence(answers: Iterable[Answer]) -> list[Evidence]:
+    """Evidence of each distinct query once, in first-seen order."""
+    seen: dict[tuple[str, str], Evidence] = {}
+    for answer in answers:
+        seen.setdefault((answer.name.lower(), answer.rdtype), answer.evidence())
+    return list(seen.values())
+
+
+def _import_checkdmarc(module: str) -> Any:
+    """Import a checkdmarc module (0.3 s, so in the worker thread) with its answer cache turned off.
+
+    checkdmarc keeps a process-global DNS cache whose key ignores the nameserver: a second probe (another
+    --nameserver, or the same server with new data) would read the first probe's answers. The run's own
+    layer already asks each query once, so the cache is replaced by one whose entries expire at once; every
+    checkdmarc call in the process then asks the run's layer. Idempotent, and no lock is needed, so the
+    spf-record and dmarc checks still run in parallel.
+    """
+    loaded = importlib.import_module(module)
+    utils: Any = importlib.import_module("checkdmarc.utils")
+    if utils.DNS_CACHE.max_age != 0:
+        utils.DNS_CACHE = type(utils.DNS_CACHE)(max_len=1, max_age_seconds=0)
+    return loaded
+
+
+async def call_checkdmarc(
+    ctx: Context, module: str, function: str, domain: str, **kwargs: Any
+) -> tuple[dict[str, Any], list[Answer]]:
+    """Run `checkdmarc.<module>.<function>(domain)` on the run's DNS layer: its result and the answers used.
+
+    Both `nameservers=` and `resolver=` are passed (dependencies.md 2): the resolver carries every lookup of
+    the functions used here; the nameservers cover code paths that take only `nameservers=`, so that nothing
+    ever reaches the system resolver.
+    """
+    resolver = RecordingResolver(ctx.dns.sync_resolver())
+    nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in ctx.dns.nameservers]
+
+    def call() -> dict[str, Any]:
+        func = getattr(_import_checkdmarc(module), function)
+        result: dict[str, Any] = func(
+            domain,
+            nameservers=nameservers,
+            resolver=resolver,
+            timeout=max(ctx.dns.deadline.remaining(), 0.1),
+            retries=0,
+            **kwargs,
+        )
+        return result
+
+    result = await asyncio.to_thread(call)
+    return result, await answers_of(ctx.dns, resolver.asked)

@@ -1,0 +1,148 @@
+"""Sending-IP pools (`mxprobe --ip CIDR`, `--ip-file`): per-IP results, the summary, the rate cap, bad input.
+
+The pool 203.0.113.0/26 is generated here with known states, so every expectation is computed from the same
+rules that wrote the zone: no PTR for every 4th address, a PTR that does not point back for i % 8 == 3, and a
+listing on the test blocklist for i % 16 == 5.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from servers.dns import DnsServer
+from typer.testing import CliRunner
+
+from mxprobe.cli import app
+
+POOL = "203.0.113.0/26"
+BLOCKLIST = "poolbl.test"
+HOSTS = range(1, 63)  # the network and broadcast addresses of a CIDR are not probed
+
+
+def has_ptr(i: int) -> bool:
+    return i % 4 != 0
+
+
+def confirmed(i: int) -> bool:
+    return has_ptr(i) and i % 8 != 3
+
+
+def listed(i: int) -> bool:
+    return i % 16 == 5
+
+
+def pool_zones(size: int = 64) -> dict[str, str]:
+    reverse, forward, blocklist = [], [], ["2.0.0.127 A 127.0.0.2"]
+    for i in range(size):
+        if has_ptr(i):
+            reverse.append(f"{i} PTR mta{i}.pool.test.")
+            forward.append(f"mta{i} A 203.0.113.{200 if i % 8 == 3 else i}")
+        if listed(i):
+            blocklist.append(f"{i}.113.0.203 A 127.0.0.2")
+            blocklist.append(f'{i}.113.0.203 TXT "203.0.113.{i} listed for the pool test"')
+    return {
+        "113.0.203.in-addr.arpa.": "\n".join(reverse),
+        "pool.test.": "\n".join(forward),
+        f"{BLOCKLIST}.": "\n".join(blocklist),
+    }
+
+
+@pytest.fixture
+def pool_dns(make_dns_server: Callable[..., DnsServer]) -> DnsServer:
+    return make_dns_server(pool_zones())
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def pool_args(server: DnsServer, *extra: str) -> list[str]:
+    return ["--nameserver", server.address, "--dnsbl", BLOCKLIST, "--dnsbl-only", "--timeout", "10", *extra]
+
+
+def test_pool_json_lines_one_object_per_ip_with_the_right_verdicts(pool_dns: DnsServer) -> None:
+    code, out, _ = run("--ip", POOL, "--json", *pool_args(pool_dns))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1  # some addresses fail
+    assert len(rows) == len(HOSTS)
+    by_ip = {row["target"]["ip"]: {c["id"]: c["status"] for c in row["checks"]} for row in rows}
+    assert set(by_ip) == {f"203.0.113.{i}" for i in HOSTS}
+    for i in HOSTS:
+        checks = by_ip[f"203.0.113.{i}"]
+        assert checks["ptr"] == ("pass" if has_ptr(i) else "fail"), i
+        if has_ptr(i):
+            assert checks["fcrdns"] == ("pass" if confirmed(i) else "fail"), i
+        assert checks["dnsbl"] == ("fail" if listed(i) else "pass"), i
+    assert {row["target"]["ip_source"] for row in rows} == {"pool"}
+
+
+def test_pool_summary_counts_and_groups_failures(pool_dns: DnsServer) -> None:
+    code, out, _ = run("--ip", POOL, *pool_args(pool_dns))
+    assert code == 1
+    assert f"{len(HOSTS)} IPs checked" in out
+    no_ptr = sum(1 for i in HOSTS if not has_ptr(i))
+    assert f"{no_ptr} IPs: 203.0.113." in out  # the no-PTR group, with its addresses
+    listed_count = sum(1 for i in HOSTS if listed(i))
+    dnsbl_line = next(line for line in out.splitlines() if line.startswith("dnsbl:"))
+    assert f"{listed_count} IPs" in dnsbl_line
+
+
+def test_canaries_are_asked_once_for_the_whole_pool(pool_dns: DnsServer) -> None:
+    run("--ip", "203.0.113.0/28", "--json", *pool_args(pool_dns))
+    assert pool_dns.count(f"2.0.0.127.{BLOCKLIST}", "A") == 1
+    assert pool_dns.count(f"5.113.0.203.{BLOCKLIST}", "A") == 1
+
+
+def test_rate_cap_is_respected_at_the_server(pool_dns: DnsServer) -> None:
+    rate = 10
+    started = time.monotonic()
+    _, out, _ = run("--ip", "203.0.113.0/29", "--json", "--rate", str(rate), *pool_args(pool_dns))
+    elapsed = time.monotonic() - started
+    assert len(out.splitlines()) == 6
+    stamps = sorted(q.at for q in pool_dns.queries)
+    assert len(stamps) > rate  # enough queries to make the cap bite
+    # In every one-second window the server saw at most `rate` queries (+1 for the window's edge).
+    for first, at in enumerate(stamps):
+        window = sum(1 for s in stamps[first:] if s < at + 1.0)
+        assert window <= rate + 1
+    assert elapsed >= (len(stamps) - 1) / rate * 0.9
+
+
+def test_ip_file_mixed_families_with_junk_lines_counts_skips(pool_dns: DnsServer, tmp_path: Path) -> None:
+    pool_file = tmp_path / "ips.txt"
+    pool_file.write_text(
+        "# new pool\n203.0.113.1\n\nnot-an-ip\n203.0.113.4/31  # two more\n"
+        "2001:db8::1\n999.1.1.1\n\x00\xff\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("--ip-file", str(pool_file), "--json", *pool_args(pool_dns))
+    ips = Counter(json.loads(line)["target"]["ip"] for line in out.splitlines())
+    assert ips == Counter({"203.0.113.1": 1, "203.0.113.4": 1, "203.0.113.5": 1, "2001:db8::1": 1})
+    assert "skipped line 4: 'not-an-ip'" in err
+    assert "skipped line 7" in err
+    assert "Traceback" not in err
+    assert code in (1, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ip", "10.0.0.0/19"], "the limit is 4096"),
+        (["--ip", "203.0.113.0/33"], "is not an IP address or CIDR"),
+        (["--ip", "203.0.113.0/24\r\nQUIT"], "CR character"),
+        (["--ip-file", "/nonexistent/ips.txt"], "cannot read --ip-file"),
+        (["--ip", "2001:db8::/100"], "the limit is 4096"),
+    ],
+)
+def test_bad_pool_input_is_one_line_and_exit_2(dns_server: DnsServer, args: list[str], message: str) -> None:
+    code, _, err = run(*args, "--nameserver", dns_server.address)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert dns_server.queries == []  # nothing was sent
