@@ -7,6 +7,7 @@ The cause and check ids are contracts: users' scripts, the JSON output and the c
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +86,14 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     ERROR = "error"
     SKIP = "skip"
+
+
+_SEVERITY = {Status.SKIP: -1, Status.PASS: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """What matters most to a sender: fail, then error (unknown), warn, pass, skip (nothing to judge)."""
+    return max(statuses, key=_SEVERITY.__getitem__, default=Status.PASS)
 
 
 @dataclass

@@ -83,8 +83,8 @@ async def _run_one(spec: CheckSpec, ctx: Context, deadline: Deadline) -> CheckRe
     return result
 
 
-async def _prepare(ctx: Context, report_notes: list[str]) -> None:
-    """Find what the user left out: the sending IP, then the HELO name (the PTR name of that IP)."""
+async def _find_ip(ctx: Context, notes: list[str]) -> None:
+    """The sending IP when the user left it out: every IP check depends on it, so this comes first."""
     t = ctx.target
     if t.ip is None and t.domain:
         from mxprobe.sourceip import discover
@@ -92,15 +92,23 @@ async def _prepare(ctx: Context, report_notes: list[str]) -> None:
         found = await discover(ctx.dns.deadline)
         if found is not None:
             t.ip, t.ip_source = found
-            report_notes.append(f"sending IP {t.ip} found by {t.ip_source}")
+            notes.append(f"sending IP {t.ip} found by {t.ip_source}")
         else:
-            report_notes.append("could not find this host's public IP: give --ip to run the IP checks")
+            notes.append("could not find this host's public IP: give --ip to run the IP checks")
+
+
+async def _default_helo(ctx: Context, notes: list[str]) -> None:
+    """The HELO name when the user left it out: the PTR name of the IP, as most MTAs announce themselves.
+
+    Runs beside the checks; only those that use the HELO name wait for it (`Context.helo()`).
+    """
+    t = ctx.target
     if t.helo is None and t.ip is not None:
         answer = await ctx.dns.ptr(t.ip)
         if answer.ok:
             t.helo = answer.texts[0].rstrip(".").lower()
             ctx.facts["helo_source"] = "ptr"
-            report_notes.append(f"HELO name {t.helo} is the PTR of {t.ip} (give --helo to test another)")
+            notes.append(f"HELO name {t.helo} is the PTR of {t.ip} (give --helo to test another)")
 
 
 async def run(
@@ -130,9 +138,10 @@ async def run(
     ctx = Context(target=target, dns=dns_client, options=options)
     notes: list[str] = []
     try:
-        await asyncio.wait_for(_prepare(ctx, notes), timeout=max(deadline.remaining(), 0.001))
+        await asyncio.wait_for(_find_ip(ctx, notes), timeout=max(deadline.remaining(), 0.001))
     except TimeoutError:
         notes.append("the run's deadline was reached while finding the sending IP")
+    ctx.helo_ready = asyncio.ensure_future(_default_helo(ctx, notes))
 
     async def tracked(spec: CheckSpec) -> CheckResult:
         result = await _run_one(spec, ctx, deadline)
@@ -148,6 +157,8 @@ async def run(
         smtp_task = asyncio.ensure_future(smtp.handshake(ctx))
         ctx.facts["smtp_task"] = smtp_task  # dane and mta-sts judge the handshake's certificate
     results = list(await asyncio.gather(*(tracked(s) for s in specs)))
+    if not ctx.helo_ready.done():
+        ctx.helo_ready.cancel()
     smtp_result = None
     if smtp_task is not None:
         from mxprobe import smtp

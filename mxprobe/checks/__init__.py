@@ -10,6 +10,8 @@ what another check asks (fcrdns needs the PTR names), it asks the same query aga
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +34,15 @@ class Context:
     options: Options
     # results of earlier steps shared with checks (e.g. the handshake task)
     facts: dict[str, object] = field(default_factory=dict)
+    helo_ready: asyncio.Future[None] | None = None  # set by the scanner while it finds the default HELO
+
+    async def helo(self) -> str | None:
+        """The HELO name: the user's, or (once known) the PTR name of the IP. Checks call this, not
+        `target.helo`, so that checks that do not need it need not wait for it."""
+        if self.helo_ready is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self.helo_ready)
+        return self.target.helo
 
 
 @dataclass(frozen=True)

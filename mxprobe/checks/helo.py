@@ -42,7 +42,7 @@ def _literal(ctx: Context, helo: str, ip: str, details: dict[str, object]) -> Ch
 
 
 async def run(ctx: Context) -> CheckResult:
-    helo, ip = ctx.target.helo, ctx.target.ip
+    helo, ip = await ctx.helo(), ctx.target.ip
     if ip is None:
         return CheckResult("helo", Status.SKIP, "no sending IP to compare the HELO name with (give --ip)")
     if helo is None:

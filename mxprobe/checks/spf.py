@@ -23,7 +23,7 @@ import dns.resolver
 import spf as pyspf
 
 from mxprobe.checks.libdns import RecordingResolver, answers_of, unique_evidence
-from mxprobe.model import CheckResult, Status
+from mxprobe.model import CheckResult, Status, worst
 from mxprobe.target import domain_of
 
 if TYPE_CHECKING:
@@ -80,7 +80,6 @@ MAILFROM_STATUS = {
     "temperror": Status.ERROR,
 }
 HELO_STATUS = MAILFROM_STATUS | {"none": Status.PASS}
-SEVERITY = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS)
 
 
 @dataclass
@@ -161,7 +160,7 @@ def _fix(ev: Evaluation, ip: str, record: str | None) -> str:
 
 
 async def run(ctx: Context) -> CheckResult:
-    ip, helo, mail_from = ctx.target.ip, ctx.target.helo, ctx.target.mail_from
+    ip, helo, mail_from = ctx.target.ip, await ctx.helo(), ctx.target.mail_from
     if ip is None:
         return CheckResult("spf", Status.SKIP, "no sending IP to evaluate SPF for (give --ip)")
     identities: list[tuple[str, str]] = []
@@ -178,7 +177,7 @@ async def run(ctx: Context) -> CheckResult:
         (MAILFROM_STATUS if e.identity == "mailfrom" else HELO_STATUS).get(e.result, Status.ERROR)
         for e in evaluations
     ]
-    status = next(s for s in SEVERITY if s in statuses)
+    status = worst(statuses)
     evidence = unique_evidence(a for e in evaluations for a in e.answers)
     summary = "; ".join(e.describe() for e in evaluations)
     fixes = [

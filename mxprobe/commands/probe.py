@@ -99,6 +99,7 @@ def probe(
 ) -> None:
     import asyncio
 
+    from mxprobe import target as validate
     from mxprobe.dns import parse_nameserver
     from mxprobe.model import CHECKS
     from mxprobe.options import Options
@@ -121,7 +122,7 @@ def probe(
         dnsbl_zones=list(dnsbl or []),
         dqs_key=dqs_key,
         dnsbl_only=dnsbl_only,
-        dkim_selectors=list(dkim_selector or []),
+        dkim_selectors=[validate.domain(s, "--dkim-selector") for s in dkim_selector or []],
         fetch=fetch,
         port=port,
         smtp_timeout=smtp_timeout,
