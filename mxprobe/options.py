@@ -12,7 +12,7 @@ class Options:
     nameservers: list[Nameserver] = field(default_factory=list)  # empty: the system resolver
     timeout: float = 15.0  # deadline of the whole run, seconds
     query_timeout: float = 2.5  # one DNS query to one nameserver
-    concurrency: int = 100  # DNS queries in flight
+    concurrency: int = 300  # DNS queries in flight (the CLI uses 100 for a pool)
     rate: float = 0.0  # DNS queries per second, 0 = no cap
     strict: bool = False  # a warning fails the run
     only: list[str] = field(default_factory=list)  # check ids to run (empty: all that apply)

@@ -8,9 +8,10 @@ subdomain without its own record comes from the organizational domain (`sp=`), f
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
-from mxprobe.checks.libdns import call_checkdmarc, unique_evidence
+from mxprobe.checks.libdns import call_checkdmarc, prefetch_dmarc, unique_evidence
 from mxprobe.model import CheckResult, Status
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
         return CheckResult("dmarc", Status.SKIP, "no sending domain (give DOMAIN)")
+    prefetched = asyncio.ensure_future(prefetch_dmarc(ctx.dns, domain))
     own = await ctx.dns.query(f"_dmarc.{domain}", "TXT")
     if own.failed:
         return CheckResult(
@@ -52,6 +54,7 @@ async def run(ctx: Context) -> CheckResult:
             [own.evidence()],
             "Retry, or check the resolver (--nameserver) and the domain's nameservers.",
         )
+    await prefetched
     result, answers = await call_checkdmarc(ctx, "checkdmarc.dmarc", "check_dmarc", domain)
     walked = _dmarc_answers([own, *answers])
     evidence = unique_evidence(walked)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import dns.name
@@ -60,6 +60,74 @@ async def answers_of(client: Dns, asked: Iterable[tuple[str, str]]) -> list[Answ
     """The run's answers to the queries a library asked, in order, once each (cache hits: nothing is sent)."""
     unique = list(dict.fromkeys(asked))
     return list(await asyncio.gather(*(client.query(name, rdtype) for name, rdtype in unique)))
+
+
+PREFETCH_BUDGET = 40  # at most this many SPF records walked ahead of a library (RFC 7208 allows 10 lookups)
+
+
+def _term_target(term: str, current: str) -> str | None:
+    """The domain of an SPF mechanism (`a:host/24` -> host; `mx` -> the current domain); None for macros."""
+    _, colon, rest = term.partition(":")
+    target = rest.split("/", 1)[0] if colon else current
+    return None if "%" in target or not target else target
+
+
+async def prefetch_spf(client: Dns, domain: str) -> None:
+    """Ask, concurrently, the queries an SPF evaluation of `domain` will make, so that the synchronous
+    libraries (pyspf, checkdmarc), which walk includes one after another, find every answer in the cache.
+
+    The walk follows include/redirect and asks a/mx/exists targets as soon as each record is read, so its
+    time is the depth of the include tree, not the number of lookups. Macros (`%{i}`) cannot be expanded
+    ahead of time and are left to the library. Nothing here decides anything: it only warms the cache.
+    """
+    budget = [PREFETCH_BUDGET]
+
+    async def addresses(name: str) -> None:
+        await asyncio.gather(client.query(name, "A"), client.query(name, "AAAA"))
+
+    async def exchanges(name: str) -> None:
+        answer = await client.query(name, "MX")
+        hosts = [r.exchange.to_text(omit_final_dot=True) for r in answer.records][:10]
+        await asyncio.gather(*(addresses(h) for h in hosts if h))
+
+    async def walk(name: str, depth: int) -> None:
+        if depth > 10 or budget[0] <= 0:
+            return
+        budget[0] -= 1
+        # checkdmarc also asks the obsolete SPF type and the CNAME of every name it reads a record from.
+        answer, _, _ = await asyncio.gather(
+            client.query(name, "TXT"), client.query(name, "SPF"), client.query(name, "CNAME")
+        )
+        record = next(
+            (t for t in answer.texts if t.lower() == "v=spf1" or t.lower().startswith("v=spf1 ")), None
+        )
+        if record is None:
+            return
+        jobs: list[Awaitable[object]] = []
+        for raw in record.split()[1:]:
+            term = raw.lstrip("+-~?")
+            low = term.lower()
+            if low.startswith("redirect=") and "%" not in term:
+                jobs.append(walk(term[9:], depth + 1))
+            elif low.startswith("include:") and "%" not in term:
+                jobs.append(walk(term[8:], depth + 1))
+            elif (low == "a" or low.startswith(("a:", "a/"))) and (target := _term_target(term, name)):
+                jobs.append(addresses(target))
+            elif (low == "mx" or low.startswith(("mx:", "mx/"))) and (target := _term_target(term, name)):
+                jobs.append(exchanges(target))
+            elif low.startswith("exists:") and (target := _term_target(term, name)):
+                jobs.append(client.query(target, "A"))
+        await asyncio.gather(*jobs)
+
+    await walk(domain, 0)
+
+
+async def prefetch_dmarc(client: Dns, domain: str) -> None:
+    """Ask at once the `_dmarc` names a DMARC lookup of `domain` may walk (RFC 9989 tree walk, up to the
+    TLD), instead of one after another as checkdmarc does."""
+    labels = domain.split(".")
+    names = [f"_dmarc.{'.'.join(labels[i:])}" for i in range(len(labels))]
+    await asyncio.gather(*(client.query(n, t) for n in names for t in ("TXT", "CNAME")))
 
 
 def unique_evidence(answers: Iterable[Answer]) -> list[Evidence]:

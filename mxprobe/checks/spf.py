@@ -22,7 +22,7 @@ import dns.exception
 import dns.resolver
 import spf as pyspf
 
-from mxprobe.checks.libdns import RecordingResolver, answers_of, unique_evidence
+from mxprobe.checks.libdns import RecordingResolver, answers_of, prefetch_spf, unique_evidence
 from mxprobe.model import CheckResult, Status, worst
 from mxprobe.target import domain_of
 
@@ -129,6 +129,7 @@ def _evaluate(
 
 async def evaluate(ctx: Context, ip: str, identity: str, sender: str, helo: str) -> Evaluation:
     resolver = RecordingResolver(ctx.dns.sync_resolver())
+    await prefetch_spf(ctx.dns, domain_of(sender))
     querytime = max(ctx.dns.deadline.remaining(), 0.1)
     result, explanation, mechanism, lookups, void = await asyncio.to_thread(
         _evaluate, resolver, ip, sender, helo, querytime

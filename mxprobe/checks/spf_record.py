@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from mxprobe.checks.libdns import call_checkdmarc, unique_evidence
+from mxprobe.checks.libdns import call_checkdmarc, prefetch_spf, unique_evidence
 from mxprobe.checks.spf import spf_record
 from mxprobe.model import CheckResult, Status
 
@@ -81,6 +81,7 @@ async def run(ctx: Context) -> CheckResult:
             [txt.evidence()],
             f'Publish `{domain}. TXT "v=spf1 {term} -all"` listing every host that sends as {domain}.',
         )
+    await prefetch_spf(ctx.dns, domain)
     result, answers = await call_checkdmarc(ctx, "checkdmarc.spf", "check_spf", domain)
     evidence = unique_evidence([txt, *answers])
     failed = _failed_lookup(answers)

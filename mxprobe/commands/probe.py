@@ -12,6 +12,11 @@ import typer
 
 from mxprobe.errors import InputError
 
+# One probe asks ~300 mostly independent queries (every DNSBL at once): letting them all fly keeps the run as
+# long as its longest dependency chain. A pool keeps a smaller window, shared by all its IPs.
+PROBE_CONCURRENCY = 300
+POOL_CONCURRENCY = 100
+
 DNS = "DNS"
 SMTP = "SMTP handshake"
 OUT = "Output"
@@ -90,7 +95,12 @@ def probe(
     check: Annotated[
         list[str] | None, typer.Option("--check", help="Run only these check ids (repeatable).")
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="DNS queries in flight.")] = 100,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", help="DNS queries in flight (default 300 for one probe, 100 for a pool)."
+        ),
+    ] = None,
     rate: Annotated[float, typer.Option("--rate", help="DNS queries per second (0: no cap).")] = 0.0,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
     as_json: Annotated[
@@ -107,6 +117,9 @@ def probe(
 
     if timeout <= 0 or smtp_timeout <= 0:
         raise InputError("--timeout and --smtp-timeout must be positive")
+    pool_mode = ip_file is not None or (ip is not None and "/" in ip)
+    if concurrency is None:
+        concurrency = POOL_CONCURRENCY if pool_mode else PROBE_CONCURRENCY
     if concurrency < 1 or rate < 0:
         raise InputError("--concurrency must be at least 1 and --rate not negative")
     unknown = sorted(set(check or []) - set(CHECKS))
@@ -131,7 +144,7 @@ def probe(
         auth_user=auth,
         relay_test=relay_test,
     )
-    if ip_file is not None or (ip is not None and "/" in ip):
+    if pool_mode:
         from mxprobe.pool import run_pool_command
 
         raise typer.Exit(run_pool_command(ip, ip_file, mail_from, options, as_json))

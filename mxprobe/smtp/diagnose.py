@@ -1,0 +1,239 @@
+"""The join: each refusal of the handshake tied to the DNS check that proves (or fails to prove) its cause.
+
+A receiver's reply names a cause ("cannot find your reverse hostname" is `ptr`); the catalogue lists the
+checks that can prove that cause (`ptr`, `fcrdns`). When one of those checks failed in this run, the
+refusal is *confirmed*, and the check's own evidence is quoted. When they all passed, the DNS is not the
+explanation from where mxprobe stands, and the report says what else can be: the receiver saw another
+sending IP, or an answer cached before a fix, or it keeps lists of its own.
+
+The handshake also becomes two check results, so that it counts in the verdict like every other finding:
+
+- `smtp`: pass when every recipient was accepted, fail when one was deferred or rejected (or the server
+  relays for anyone under --relay-test), error when no server could be reached or the dialogue broke.
+- `tls`: pass for STARTTLS (or --tls) with a certificate that verifies for the MX name; warn when STARTTLS
+  is not offered or the certificate does not verify (expired, self-signed, another name, unknown issuer):
+  most senders use TLS opportunistically and still deliver, but senders that enforce MTA-STS or DANE do not;
+  fail when STARTTLS is offered but refused or its handshake fails, and, with --auth, for anything short of
+  a verified certificate (a mail client refuses it, and mxprobe does not send the password). Error when the
+  dialogue ended before EHLO could tell.
+"""
+
+from __future__ import annotations
+
+from mxprobe.model import CheckResult, Evidence, Status
+from mxprobe.smtp.session import SmtpResult, Step
+
+_ALTERNATIVES = (
+    "the receiver may have seen another sending IP (NAT, a relay, another server of a pool), an answer "
+    "cached before a fix (a DNS change takes up to the record's TTL to reach it), or it uses lists of its own"
+)
+# Which run of mxprobe gives the checks that did not run.
+_NEEDS = {
+    "ptr": "--ip",
+    "fcrdns": "--ip",
+    "helo": "--ip",
+    "dnsbl": "--ip",
+    "spf": "the sending DOMAIN",
+    "spf-record": "the sending DOMAIN",
+    "dmarc": "the sending DOMAIN",
+    "dkim": "the sending DOMAIN",
+    "dbl": "the sending DOMAIN",
+    "mx": "the sending DOMAIN",
+}
+FAULT_FIXES = {
+    "refused": "Check the MX host and port; nothing accepts SMTP connections there.",
+    "timeout": "Test from a network that allows outbound SMTP, or ask the provider to open port 25.",
+    "unreachable": "Check this host's routing (an MX reached only over IPv6 needs IPv6 here).",
+    "disconnected": "Run again: a server that hangs up without a reply is overloaded or refusing this IP.",
+    "deadline": "Raise --timeout (the whole run) or --smtp-timeout (one step).",
+    "not-smtp": "Check --mx and --port: another service answers there.",
+    "too-long": "The server's replies break RFC 5321; its operator must fix them.",
+    "tls": "The receiver's TLS setup is broken; its operator must fix the certificate or the TLS settings.",
+    "smtputf8": "Use an ASCII address: this server cannot take an internationalized one.",
+    "auth": "Use the submission port (587, or 465 with --tls) with a certificate that verifies.",
+}
+
+
+def join(result: SmtpResult, checks: list[CheckResult]) -> None:
+    """Tie each refusal to the DNS checks, then append the `tls` and `smtp` check results to `checks`."""
+    tls = tls_check(result)
+    by_id = {c.id: c for c in [*checks, tls]}
+    for step in result.steps:
+        if step.refused and step.explanation is not None:
+            step.confirmed_by, step.diagnosis = _prove(step, by_id)
+    verdict = result.verdict_step
+    if verdict is not None and verdict.refused and result.outcome != "accepted":
+        result.confirmed_by = verdict.confirmed_by
+        result.diagnosis = verdict.diagnosis
+    checks.append(smtp_check(result))
+    checks.append(tls)
+
+
+def _prove(step: Step, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
+    explanation = step.explanation
+    assert explanation is not None
+    # The smtp check is this handshake, and the tls check is STARTTLS's own reply: neither proves the reply.
+    own = {"smtp", "tls"} if step.step == "starttls" else {"smtp"}
+    wanted = [c for c in explanation.checks if c not in own]
+    if not wanted:
+        return None, f"cause {explanation.cause}: no DNS check proves it. {explanation.advice.en}"
+    ran = [by_id[i] for i in wanted if i in by_id]
+    failed = next((c for c in ran if c.status == Status.FAIL), None)
+    if failed is not None and not explanation.specific:
+        # A reply known only by its code says nothing precise: a failed check is a lead, not a proof.
+        return None, (
+            f"the reply does not say why (known only by its code); a failed check that could explain it: "
+            f"{failed.id}: {_gist(failed)}{_evidence(failed)}"
+        )
+    if failed is not None:
+        return failed.id, f"confirmed by {failed.id}: {_gist(failed)}{_evidence(failed)}"
+    if not ran:
+        needs = sorted({_NEEDS.get(i, "") for i in wanted} - {""})
+        hint = f" (give {' and '.join(needs)} to run them)" if needs else ""
+        return None, f"not confirmed: the {', '.join(wanted)} check(s) did not run{hint}"
+    broken = [c for c in ran if c.status == Status.ERROR]
+    if broken:
+        c = broken[0]
+        return None, f"could not be confirmed: {c.id} could not run ({c.summary})"
+    warned = [c for c in ran if c.status == Status.WARN]
+    if warned:
+        c = warned[0]
+        return None, f"not confirmed: {c.id} only warns ({c.summary}); otherwise {_ALTERNATIVES}"
+    passed = ", ".join(c.id for c in ran)
+    return None, f"the DNS looks right from here ({passed} pass): {_ALTERNATIVES}"
+
+
+def _gist(check: CheckResult) -> str:
+    """The finding of a check's summary, without the explanation some summaries append after a colon."""
+    head, sep, _ = check.summary.partition(": ")
+    return head if sep and len(head) >= 12 else check.summary
+
+
+def _evidence(check: CheckResult) -> str:
+    if not check.evidence:
+        return ""
+    ev = check.evidence[0]
+    return f" ({ev.query} → {', '.join(ev.answer) if ev.answer else ev.rcode})"
+
+
+def _where(result: SmtpResult) -> str:
+    if result.host is None:
+        return result.domain or "the recipient domain"
+    address = f"[{result.address}]" if result.address and ":" in result.address else result.address
+    name = result.host if result.host != result.address else ""
+    return f"{name} {address}:{result.port}".strip()
+
+
+def _step_evidence(result: SmtpResult, step: Step) -> Evidence:
+    return Evidence(
+        query=f"smtp {_where(result)} {step.command or step.step}",
+        answer=step.text.split("\n") if step.text else [],
+        rcode="NOERROR" if step.code is not None else "ERROR",
+        note=step.error,
+    )
+
+
+def smtp_check(result: SmtpResult) -> CheckResult:
+    """The handshake as one check result: what the receiver did with the recipients, and why."""
+    where = _where(result)
+    verdict = result.verdict_step
+    evidence = list(result.dns_evidence)
+    if verdict is not None:
+        evidence.append(_step_evidence(result, verdict))
+    details = {
+        "outcome": result.outcome,
+        "host": result.host,
+        "address": result.address,
+        "port": result.port,
+        "cause": result.cause,
+        "confirmed_by": result.confirmed_by,
+        "diagnosis": result.diagnosis,
+    }
+    fix = ""
+    if verdict is not None and verdict.explanation is not None and verdict.refused:
+        fix = verdict.explanation.advice.en
+    elif verdict is not None and verdict.fault:
+        fix = FAULT_FIXES.get(verdict.fault, "")
+    relay = result.relay_test
+    if relay is not None:
+        details["relay_test"] = relay["summary"]
+    if result.outcome == "accepted":
+        rcpts = [s.command.removeprefix("RCPT TO:") for s in result.steps if s.step == "rcpt"]
+        what = ", ".join(rcpts) if rcpts else "MAIL FROM (no --to: RCPT not tested)"
+        if relay is not None and relay.get("verdict") == "open":
+            return CheckResult(
+                "smtp",
+                Status.FAIL,
+                f"{where} is an open relay: it accepted a recipient it should not relay for",
+                details,
+                evidence + [_step_evidence(result, s) for s in result.steps if s.step == "relay-test"],
+                "Restrict relaying to your own domains and authenticated clients (Postfix: "
+                "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+                "reject_unauth_destination).",
+            )
+        return CheckResult("smtp", Status.PASS, f"{where} accepted {what}", details, evidence)
+    if result.outcome in ("deferred", "rejected"):
+        if verdict is None:
+            summary = result.diagnosis  # decided from the DNS alone: it names the domain
+        elif verdict.refused:
+            first = verdict.text.split("\n")[0]
+            summary = f"{where} {result.outcome} {verdict.command or verdict.step}: {first}"
+        else:
+            summary = f"{where} {result.outcome} at {verdict.step}: {verdict.error}"
+        if result.confirmed_by:
+            summary += f" (confirmed by {result.confirmed_by})"
+        return CheckResult("smtp", Status.FAIL, summary, details, evidence, fix)
+    if verdict is None:
+        summary = f"no SMTP server could be reached: {result.diagnosis or 'no address to try'}"
+    else:
+        summary = f"{where}: the dialogue failed at {verdict.step}: {verdict.error}"
+    return CheckResult("smtp", Status.ERROR, summary, details, evidence, fix)
+
+
+def tls_check(result: SmtpResult) -> CheckResult:
+    """STARTTLS and the certificate, judged as the module docstring says."""
+    tls = result.tls
+    where = _where(result)
+    strict = result.auth is not None  # --auth: a mail client verifies, and a password is at stake
+    if tls is None:
+        why = "no SMTP server was reached" if result.host is None else "the dialogue ended before EHLO"
+        return CheckResult("tls", Status.ERROR, f"STARTTLS not tested: {why}")
+    details = tls.to_dict()
+    if tls.established:
+        facts = [tls.subject, tls.issuer, f"expires {tls.not_after}"]
+        evidence = [Evidence(f"tls {where} certificate", facts, note="; ".join(tls.problems))]
+    else:
+        offered = " ".join(result.extensions) or "nothing"
+        evidence = [Evidence(f"smtp {where} EHLO", [f"extensions: {offered}"], note=tls.error)]
+    if tls.error:
+        summary = f"STARTTLS with {where} failed: {tls.error}"
+        return CheckResult("tls", Status.FAIL, summary, details, evidence, FAULT_FIXES["tls"])
+    if not tls.offered:
+        return CheckResult(
+            "tls",
+            Status.FAIL if strict else Status.WARN,
+            f"{where} does not offer STARTTLS: mail to it travels in clear text",
+            details,
+            evidence,
+            "Enable STARTTLS on the receiving server (Postfix: smtpd_tls_security_level = may).",
+        )
+    if not tls.established:
+        return CheckResult(
+            "tls", Status.ERROR, f"STARTTLS offered by {where} but not tried", details, evidence
+        )
+    head = f"{tls.version} {tls.cipher}".strip()
+    if tls.verified:
+        summary = f"{head}; certificate valid for {tls.hostname} until {tls.not_after[:10]}"
+        return CheckResult("tls", Status.PASS, summary, details, evidence)
+    if tls.verified is None:
+        summary = f"{head}; the certificate could not be fully checked: {tls.unchecked}"
+        return CheckResult("tls", Status.WARN, summary, details, evidence)
+    return CheckResult(
+        "tls",
+        Status.FAIL if strict else Status.WARN,
+        f"{head}; the certificate does not verify: {'; '.join(tls.problems)}",
+        details,
+        evidence,
+        "Install a certificate from a public CA (e.g. Let's Encrypt) that names the MX host, and renew it "
+        "before it expires.",
+    )
