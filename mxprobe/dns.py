@@ -13,6 +13,7 @@ a `dns.resolver.Resolver` whose `resolve()` goes through this same layer (same n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import time
 from collections.abc import Sequence
@@ -204,32 +205,38 @@ class Dns:
         self.sent = 0  # queries actually sent (cache misses), for benchmarks and tests
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    async def query(self, name: str, rdtype: str, *, dnssec: bool = False, shared: bool = False) -> Answer:
+    async def query(
+        self, name: str, rdtype: str, *, dnssec: bool = False, shared: bool = False, urgent: bool = False
+    ) -> Answer:
         """Ask once per run; later callers (even concurrent ones) share the first call's answer.
 
         `shared=True` marks a query whose answer does not depend on the probed target (a DNSBL's canary): in a
-        pool it is asked once for all IPs.
+        pool it is asked once for all IPs. `urgent=True` skips the queue of queries in flight (not the rate
+        cap): the handshake's MX and address lookups start a chain of SMTP round trips and must not wait
+        behind a few hundred blocklist queries.
         """
         if shared and self.parent is not None:
-            return await self.parent.query(name, rdtype, dnssec=dnssec, shared=True)
+            return await self.parent.query(name, rdtype, dnssec=dnssec, shared=True, urgent=urgent)
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
         key = (name.lower().rstrip("."), rdtype.upper(), dnssec)
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._query(key[0], key[1], dnssec))
+            task = asyncio.ensure_future(self._query(key[0], key[1], dnssec, urgent))
             self._inflight[key] = task
         return await asyncio.shield(task)
 
     async def ptr(self, ip: str) -> Answer:
         return await self.query(dns.reversename.from_address(ip).to_text(omit_final_dot=True), "PTR")
 
-    async def addresses(self, name: str) -> tuple[Answer, Answer]:
+    async def addresses(self, name: str, *, urgent: bool = False) -> tuple[Answer, Answer]:
         """A and AAAA of a name, asked concurrently."""
-        a, aaaa = await asyncio.gather(self.query(name, "A"), self.query(name, "AAAA"))
+        a, aaaa = await asyncio.gather(
+            self.query(name, "A", urgent=urgent), self.query(name, "AAAA", urgent=urgent)
+        )
         return a, aaaa
 
-    async def _query(self, name: str, rdtype: str, dnssec: bool) -> Answer:
+    async def _query(self, name: str, rdtype: str, dnssec: bool, urgent: bool = False) -> Answer:
         try:
             qname = dns.name.from_text(name)
             qtype = dns.rdatatype.from_text(rdtype)
@@ -238,7 +245,7 @@ class Dns:
         message = dns.message.make_query(qname, qtype, want_dnssec=dnssec)
         message.flags |= dns.flags.AD if dnssec else 0
         last = Answer(name, rdtype, "TIMEOUT", error="no nameserver answered")
-        async with self.limiter.slots:
+        async with contextlib.nullcontext() if urgent else self.limiter.slots:
             for ns in self.nameservers:
                 for _attempt in range(self.tries):
                     # Queries give up a little before the run's deadline, so that a check can still report

@@ -13,6 +13,9 @@ When a line holds several, the first one followed by an enhanced status code of 
 
 Only the first `MAX_LINE` characters of a line are scanned, and a reply keeps at most `MAX_LINE` characters
 of text: a 1 MB line costs what a 4 KiB one does, and memory stays flat whatever the input.
+
+What a reply names (`named_ip`, `named_domain`, `named_helo`) is here too: the suggested commands of
+`mxprobe explain` and the targets of `explain --check` read the reply's text the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _READ_LIMIT = MAX_LINE * 4  # bytes: MAX_LINE characters of UTF-8 take at most f
 _START = re.compile(
     r"(?<![\w.:/=@#+\-])([2-5][0-9][0-9])(?:(-)|[ \t]+|$)(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![\w.\-]))?"
 )
+_STATUS_CODE = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")
 # A line that begins with a reply code: a continuation line of a multi-line reply, or a reply of its own.
 _LEADING = re.compile(r"[ \t]*([2-5][0-9][0-9])(-|[ \t]|$)")
 
@@ -52,6 +56,33 @@ def parse_reply(text: str) -> Reply | None:
     for _, reply in iter_replies(text.splitlines()):
         return reply
     return None
+
+
+def parse_line(line: str) -> Reply | None:
+    """The reply in one line (a log line): `parse_reply` without the multi-line machinery, for speed."""
+    part = line[:MAX_LINE]
+    found = _find_start(part)
+    if found is None:
+        return None
+    return _Pending(part, found).finish()[1]
+
+
+def status_reply(status: str, text: str, *, transient: bool) -> Reply:
+    """A stand-in reply for a failure that got none (a timeout, a refused connection): its RFC 3463 status.
+
+    Bounces and logs report such failures with a status code only (`dsn=4.4.1`, `Status: 5.4.4`) and a
+    reason in words. The code is RFC 5321's catch-all of the class (451 local error, 554 transaction
+    failed), so the catalogue explains the failure by its status code, then by the reason's words.
+    """
+    enhanced = status if _STATUS_CODE.fullmatch(status) else ""
+    code = 451 if (enhanced[:1] == "4" if enhanced else transient) else 554
+    return Reply(code=code, enhanced=enhanced, text=text, raw=text)
+
+
+def reply_start(line: str) -> int | None:
+    """Where the reply in `line` starts (the index of its code), or None: what precedes it is context."""
+    found = _find_start(line[:MAX_LINE])
+    return None if found is None else found.start()
 
 
 def iter_replies(lines: Iterable[str]) -> Iterator[tuple[str, Reply]]:
@@ -81,6 +112,7 @@ class ReplyScanner:
     lines: int = 0  # non-blank lines read
     used: int = 0  # non-blank lines that were part of a reply
     binary: int = 0  # lines holding a NUL character: the input is probably not text
+    start: int = 0  # index (0-based, blank lines included) of the first line of the reply last yielded
 
     @property
     def skipped(self) -> int:
@@ -88,7 +120,8 @@ class ReplyScanner:
 
     def scan(self, lines: Iterable[str]) -> Iterator[tuple[str, Reply]]:
         current: _Pending | None = None
-        for line in lines:
+        current_start = 0
+        for index, line in enumerate(lines):
             part = line[:MAX_LINE].rstrip("\r\n")
             blank = not part.strip()
             if not blank:
@@ -99,12 +132,14 @@ class ReplyScanner:
                 if not blank and current.absorb(part):
                     self.used += 1
                     continue
+                self.start = current_start
                 yield current.finish()
                 current = None
             if not blank and (found := _find_start(part)) is not None:
                 self.used += 1
-                current = _Pending(part, found)
+                current, current_start = _Pending(part, found), index
         if current is not None:
+            self.start = current_start
             yield current.finish()
 
 
@@ -179,3 +214,66 @@ def _strip_repeats(text: str, code: str, enhanced: str) -> str:
     else:
         prefix = rf"(?:^|(?<=\s)){code}-[ \t]*"
     return re.sub(prefix, "", text).strip()
+
+
+# ------------------------------------------------------------------------------ what a reply names
+
+_IPV4 = re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w.])")
+_IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.IGNORECASE)
+_BRACKETED_DOMAIN = re.compile(
+    r"\[(?:[^\]@\s]+@)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,63})\]", re.I
+)
+# ASCII only: in Chinese text an address follows a full-width colon or a word with no space in between.
+EMAIL = re.compile(r"[a-z0-9._%+=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+", re.I | re.A)
+# The sender's domain, where a reply or a log line says whose it is: Postfix's `from=<a@b>`, policyd-spf's and
+# Exim's SPF links (`id=a@b`, `identity=b`).
+_SENDER = re.compile(
+    r"(?:\bfrom=<|[?;&]id=|[?;&]identity=)(?:[^<>@;&\s]*@)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+)",
+    re.I | re.A,
+)
+# An address a reply names as the recipient (Postfix `<a@b>: Recipient address rejected`, `to=<a@b>`,
+# `RCPT TO:<a@b>`) is not the sender's.
+_RECIPIENT_MARKS = re.compile(r"(?:to=|to:)\s*<?$", re.I)
+_HELO = re.compile(r"\bhelo=<([^<>\s]+)>", re.I)
+
+
+def named_ip(text: str) -> str | None:
+    """The first IP address a reply names (`[192.0.2.1]`, `from your IP 192.0.2.1`), canonical, or None."""
+    import ipaddress
+
+    for pattern in (_IPV4, _IPV6):
+        for m in pattern.finditer(text):
+            try:
+                return str(ipaddress.ip_address(m.group(0)))
+            except ValueError:
+                continue
+    return None
+
+
+def bracketed_domain(text: str) -> str | None:
+    """A domain the reply quotes in brackets, as Gmail and Microsoft quote the sender's (`[example.com]`)."""
+    m = _BRACKETED_DOMAIN.search(text)
+    return m.group(1).lower() if m else None
+
+
+def named_domain(text: str) -> str | None:
+    """The sending domain a reply names: `from=<a@b>`, an SPF link's `id=`, a bracketed `[domain]`."""
+    m = _SENDER.search(text)
+    return m.group(1).lower() if m else bracketed_domain(text)
+
+
+def named_address_domain(text: str) -> str | None:
+    """The domain of the first address in a reply that it does not name as the recipient, or None."""
+    for m in EMAIL.finditer(text):
+        before = text[max(0, m.start() - 8) : m.start()]
+        after = text[m.end() : m.end() + 30].lower()
+        if _RECIPIENT_MARKS.search(before) or "recipient address" in after:
+            continue
+        return m.group(0).rpartition("@")[2].lower()
+    return None
+
+
+def named_helo(text: str) -> str | None:
+    """The HELO name a log line records (`helo=<mail.example.com>`), or None."""
+    m = _HELO.search(text)
+    return m.group(1) if m else None

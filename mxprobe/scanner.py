@@ -8,6 +8,7 @@ reported as `error` with the exception's text: a bug in one check must not cost 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
@@ -157,14 +158,16 @@ async def run(
         smtp_task = asyncio.ensure_future(smtp.handshake(ctx))
         ctx.facts["smtp_task"] = smtp_task  # dane and mta-sts judge the handshake's certificate
     results = list(await asyncio.gather(*(tracked(s) for s in specs)))
-    if not ctx.helo_ready.done():
-        ctx.helo_ready.cancel()
     smtp_result = None
     if smtp_task is not None:
         from mxprobe import smtp
 
         smtp_result = await smtp_task
         smtp.join(smtp_result, results)
+    # The default HELO is one PTR query, bounded by the deadline like every other: wait for it, so that the
+    # report names the HELO name even when no check needed it.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ctx.helo_ready, timeout=max(deadline.remaining(), 0.001))
     return Report(
         target=target,
         checks=results,

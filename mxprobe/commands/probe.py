@@ -47,7 +47,12 @@ def probe(
     mx: Annotated[
         str | None, typer.Option("--mx", help="SMTP server HOST[:PORT] to talk to.", rich_help_panel=SMTP)
     ] = None,
-    port: Annotated[int, typer.Option("--port", help="SMTP port.", rich_help_panel=SMTP)] = 25,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", help="SMTP port (default 25; 465 with --tls, 587 with --auth).", rich_help_panel=SMTP
+        ),
+    ] = None,
     smtp_timeout: Annotated[
         float, typer.Option("--smtp-timeout", help="Seconds for one SMTP step.", rich_help_panel=SMTP)
     ] = 10.0,
@@ -120,11 +125,21 @@ def probe(
     pool_mode = ip_file is not None or (ip is not None and "/" in ip)
     if concurrency is None:
         concurrency = POOL_CONCURRENCY if pool_mode else PROBE_CONCURRENCY
+    if port is None:
+        port = 465 if tls else 587 if auth else 25
+    if not 0 < port < 65536:
+        raise InputError(f"invalid --port {port}: must be 1-65535")
     if concurrency < 1 or rate < 0:
         raise InputError("--concurrency must be at least 1 and --rate not negative")
     unknown = sorted(set(check or []) - set(CHECKS))
     if unknown:
         raise InputError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
+    from mxprobe.blocklists import parse_zone_option, validate_key
+
+    for zone in dnsbl or []:
+        parse_zone_option(zone)
+    if dqs_key is not None:
+        validate_key(dqs_key)
     options = Options(
         nameservers=[parse_nameserver(n) for n in nameserver or []],
         timeout=timeout,
@@ -148,9 +163,13 @@ def probe(
         from mxprobe.pool import run_pool_command
 
         raise typer.Exit(run_pool_command(ip, ip_file, mail_from, options, as_json))
+    target = build_target(domain, ip=ip, helo=helo, mail_from=mail_from, to=to or [], mx=mx, port=port)
+    if source is not None:
+        from mxprobe.smtp import choose_source
+
+        choose_source(source, None)  # a --source that is not an address of this host stops here, exit 2
     if auth:
         options.auth_password = _password()
-    target = build_target(domain, ip=ip, helo=helo, mail_from=mail_from, to=to or [], mx=mx, port=port)
 
     from mxprobe.render.report import Progress, render_json, render_text
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from mxprobe.catalogue import Entry, Explanation
+from mxprobe.replies import EMAIL, bracketed_domain, named_ip
 
 LANGS = ("en", "zh")
 
@@ -23,13 +23,6 @@ _CHECK_GROUPS = {
     **dict.fromkeys(("ptr", "fcrdns", "dnsbl", "helo"), "ip"),
     **dict.fromkeys(("smtp", "tls", "mta-sts", "tls-rpt", "dane"), "smtp"),
 }
-
-_IPV4 = re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w.])")
-_IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.IGNORECASE)
-_BRACKETED_DOMAIN = re.compile(
-    r"\[(?:[^\]@\s]+@)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*\.[a-z]{2,63})\]", re.I
-)
-_EMAIL = re.compile(r"[\w.+-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+", re.IGNORECASE)
 
 _LABELS = {
     "en": {"meaning": "meaning", "cause": "cause", "advice": "advice", "check": "check", "entry": "entry"},
@@ -66,32 +59,14 @@ def suggested_commands(exp: Explanation) -> list[str]:
     commands = []
     for group in groups:
         if group == "ip":
-            commands.append(f"mxprobe --ip {_first_ip(exp.text) or 'YOUR_SENDING_IP'}")
+            commands.append(f"mxprobe --ip {named_ip(exp.text) or 'YOUR_SENDING_IP'}")
         elif group == "domain":
-            commands.append(f"mxprobe {_domain(exp.text) or 'YOUR_DOMAIN'}")
+            commands.append(f"mxprobe {bracketed_domain(exp.text) or 'YOUR_DOMAIN'}")
         else:
-            recipient = _EMAIL.search(exp.text)
+            recipient = EMAIL.search(exp.text)
             to = recipient.group(0) if recipient else "RECIPIENT"
-            commands.append(f"mxprobe {_domain(exp.text) or 'YOUR_DOMAIN'} --to {to}")
+            commands.append(f"mxprobe {bracketed_domain(exp.text) or 'YOUR_DOMAIN'} --to {to}")
     return commands
-
-
-def _first_ip(text: str) -> str | None:
-    import ipaddress
-
-    for pattern in (_IPV4, _IPV6):
-        for m in pattern.finditer(text):
-            try:
-                return str(ipaddress.ip_address(m.group(0)))
-            except ValueError:
-                continue
-    return None
-
-
-def _domain(text: str) -> str | None:
-    """A domain the reply quotes in brackets, as Gmail and Microsoft quote the sender's (`[example.com]`)."""
-    m = _BRACKETED_DOMAIN.search(text)
-    return m.group(1).lower() if m else None
 
 
 def abbreviate(text: str, width: int = 80) -> str:

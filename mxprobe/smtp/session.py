@@ -41,11 +41,11 @@ if TYPE_CHECKING:
     from mxprobe.catalogue import Explanation
     from mxprobe.checks import Context
 
+T = TypeVar("T")
+
 # RCPT for --relay-test: a domain reserved for documentation (RFC 2606), so it is nobody's mail domain and no
 # server should relay for it. It exists in the DNS, so a server that checks recipient domains before relaying
 # still answers the relay question. Nothing is ever sent to it: the probe stops before DATA.
-T = TypeVar("T")
-
 RELAY_TEST_ADDRESS = "mxprobe-relay-test@example.net"
 SLOW_REPLY = 2.0  # seconds: a slower reply is reported as a delay (tarpit)
 REDACTED = "********"
@@ -311,7 +311,7 @@ async def find_candidates(ctx: Context, result: SmtpResult) -> list[Candidate]:
 
 
 async def _mx_hosts(ctx: Context, result: SmtpResult, domain: str) -> list[tuple[int | None, str]] | None:
-    answer = await ctx.dns.query(domain, "MX")
+    answer = await ctx.dns.query(domain, "MX", urgent=True)
     result.dns_evidence.append(answer.evidence())
     if answer.rcode == "NXDOMAIN":
         _settle_early(
@@ -356,7 +356,7 @@ async def _resolve(ctx: Context, hosts: list[tuple[int | None, str]]) -> tuple[l
             pass
         else:
             return [Candidate(host, pref, ip)]
-        a, aaaa = await ctx.dns.addresses(host)
+        a, aaaa = await ctx.dns.addresses(host, urgent=True)
         addresses = [*a.texts, *aaaa.texts]
         if addresses:
             return [Candidate(host, pref, address) for address in addresses]

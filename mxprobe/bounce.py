@@ -1,0 +1,557 @@
+"""Bounce messages (delivery status notifications): which recipients failed, what the receiver replied, why.
+
+Two sources, the structured one first:
+- an RFC 3464 report (`multipart/report; report-type=delivery-status`), read with the stdlib `email`
+  package: per recipient Final-Recipient, Action, Status, Remote-MTA and Diagnostic-Code. Only `failed` and
+  `delayed` recipients are failures; `delivered`, `relayed` and `expanded` ones are counted, not shown.
+- the text a mail system writes for people (Postfix, Exim, qmail, Sendmail, Exchange, Gmail, Chinese
+  providers' 退信; the phrases are data, in checks/bounces.toml), for bounces without a delivery-status part
+  and for recipients whose Diagnostic-Code holds no SMTP reply. The text is read line by line up to the copy
+  of the returned message: each SMTP reply found belongs to the last recipient address named before it
+  (addresses of the sender and of the mailer daemon excluded), and each `host NAME[IP]` names its remote MTA.
+
+A recipient that got no SMTP reply (`connect to ...: Connection timed out`) is explained from its status code
+(RFC 3463) through `replies.status_reply`. Replies that say the same thing twice (the text part and the
+Diagnostic-Code usually do) are shown once; different replies for one recipient are all shown.
+
+The sending IP, for `explain --check`: the IP the reply itself names (`[192.0.2.1]`: what the receiver saw),
+else the first hop of the returned message's Received headers that came from outside private ranges and was
+not an authenticated submission (a user's home IP is not the sending MTA's). None rather than a wrong guess.
+
+Bad input never raises: a truncated or malformed MIME message is read as far as it goes and `notes` says so;
+undecodable bytes become replacement characters. `email` is imported only when a bounce is parsed, so the
+plain `explain` path never pays for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from mxprobe.catalogue import Catalogue, Explanation
+from mxprobe.data import data_file
+from mxprobe.replies import (
+    EMAIL,
+    MAX_LINE,
+    Reply,
+    ReplyScanner,
+    iter_replies,
+    named_ip,
+    reply_start,
+    status_reply,
+)
+
+if TYPE_CHECKING:
+    from email.message import Message
+
+HEAD = 64 * 1024  # bytes looked at to tell a bounce from a log or replies
+MAX_SIZE = 32 * 1024 * 1024  # bytes of a bounce read; the report comes first, the returned message last
+
+FAILED_ACTIONS = ("failed", "delayed")
+_DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+_RETURNED_TYPES = ("message/rfc822", "message/global")
+_HEADER_TYPES = ("text/rfc822-headers", "text/global-headers")
+_MIME_REPORT = re.compile(r"content-type:\s*multipart/report\b[^\n]*(?:\n[ \t][^\n]*)*delivery-status", re.I)
+_DSN_PART = re.compile(r"content-type:\s*message/(?:global-)?delivery-status", re.I)
+_STATUS = re.compile(r"\b([245])\.([0-9]{1,3})\.([0-9]{1,3})\b")
+_QMAIL_STATUS = re.compile(r"\(#([245]\.[0-9]{1,3}\.[0-9]{1,3})\)")
+_REMOTE = re.compile(
+    r"\bhost\s+([a-z0-9][\w.-]*)\s?\[((?:ipv6:)?[0-9a-f.:]+)\]"  # Postfix, Exim: host NAME[IP], host NAME [IP]
+    r"|^\s*([0-9]{1,3}(?:\.[0-9]{1,3}){3}) does not like"  # qmail
+    r"|\bconnected to ([0-9a-f.:]+) but",
+    re.I,
+)
+_EXCHANGE_HASH = re.compile(r"(?<=\s)#(?=[245][0-9][0-9] [245]\.)")  # `mx.example.net #550 5.1.1 ... ##`
+_DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
+_HEADER_NAMES = ("from", "to", "subject", "date", "received", "return-path", "mime-version", "content-type")
+_HTML_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/td|/th|/li|/h[1-6]|/table)\b[^>]*>", re.I)
+_HTML_DROP = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.I | re.S)
+_HTML_TAG = re.compile(r"<[^>]*>")
+_RECEIVED_FROM = re.compile(r"^\s*from\s+(.*?)\s+by\s", re.I | re.S)
+_RECEIVED_IP = re.compile(r"\[(?:ipv6:)?([0-9a-f.:]+)\]|\(([0-9a-f.:]{7,})\)", re.I)
+_AUTHENTICATED = re.compile(r"\bwith\s+(?:utf8)?(?:e?smtps?a|lmtps?a)\b", re.I)
+# Where mail comes from inside an organisation: a hop from these is not the sending IP the receiver saw.
+_INTERNAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.168.0.0/16", "::1/128", "::/128", "fc00::/7", "fe80::/10",
+    )
+)  # fmt: skip
+
+
+class BounceDataError(ValueError):
+    """checks/bounces.toml is broken: the message names the entry so a reviewer can fix it."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """One non-standard bounce text (an entry of checks/bounces.toml)."""
+
+    id: str
+    name: str
+    detect: tuple[str, ...]
+    returned: tuple[str, ...]
+    reporter: re.Pattern[str] | None
+
+
+@dataclass
+class FailedRecipient:
+    """One recipient's failure: one per distinct reply (a recipient may have several)."""
+
+    recipient: str
+    action: str  # failed | delayed
+    status: str  # RFC 3463 status, "" when unknown
+    remote_mta: str
+    diagnostic: str  # the reply (or the reason, when there was no reply) as written in the bounce
+    explanation: Explanation
+    sending_ip: str | None  # the IP the reply names, else the bounce's
+
+
+@dataclass
+class Bounce:
+    format: str  # an id of checks/bounces.toml, or "rfc3464" for a report in no known words
+    structured: bool  # the recipients come from a delivery-status part
+    reporting_mta: str
+    sender: str  # the address the bounce went back to (the original sender)
+    sending_ip: str | None  # from the returned message's Received headers
+    recipients: list[FailedRecipient] = field(default_factory=list)
+    other_actions: list[str] = field(default_factory=list)  # actions of recipients that did not fail
+    notes: list[str] = field(default_factory=list)  # truncation, malformed MIME: said once on stderr
+    lines: int = 0  # notification lines read by the text scan (0 for a delivery-status report)
+    skipped: int = 0  # of which carried no reply
+
+    def context(self, failure: FailedRecipient) -> dict[str, Any]:
+        """The bounce's facts about one failure: the `bounce` object next to an explanation in JSON."""
+        return {
+            "format": self.format,
+            "recipient": failure.recipient,
+            "action": failure.action,
+            "status": failure.status,
+            "remote_mta": failure.remote_mta,
+            "reporting_mta": self.reporting_mta,
+            "sender": self.sender,
+            "sending_ip": failure.sending_ip,
+        }
+
+    @property
+    def sender_domain(self) -> str | None:
+        domain = self.sender.rpartition("@")[2].lower()
+        return domain or None
+
+
+# ------------------------------------------------------------------------------------------ detection
+
+
+@cache
+def formats() -> tuple[Format, ...]:
+    """checks/bounces.toml, read once."""
+    path = data_file("bounces.toml")
+    try:
+        with path.open("rb") as f:
+            document = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BounceDataError(f"bounces.toml: cannot read: {exc}") from exc
+    result = []
+    for index, raw in enumerate(document.get("format", []), 1):
+        where = f"bounces.toml: format #{index}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw.get("detect"):
+            raise BounceDataError(f"{where}: needs an id and detect phrases")
+        try:
+            reporter = re.compile(raw["reporter"], re.I) if raw.get("reporter") else None
+        except re.error as exc:
+            raise BounceDataError(f"{where}: reporter is not a regular expression: {exc}") from exc
+        if reporter is not None and "host" not in reporter.groupindex:
+            raise BounceDataError(f"{where}: reporter needs a group named host")
+        result.append(
+            Format(
+                id=raw["id"],
+                name=str(raw.get("name", raw["id"])),
+                detect=tuple(str(p).lower() for p in raw["detect"]),
+                returned=tuple(str(p).lower().strip(" -\t") for p in raw.get("returned", [])),
+                reporter=reporter,
+            )
+        )
+    return tuple(result)
+
+
+def _format(head: str) -> Format | None:
+    lowered = head.lower()
+    return next((f for f in formats() if any(p in lowered for p in f.detect)), None)
+
+
+def detect(head: str) -> str | None:
+    """The bounce format of a text (its first `HEAD` bytes), or None when it is no bounce message."""
+    known = _format(head)
+    if known is not None:
+        return known.id
+    if _MIME_REPORT.search(head) or _DSN_PART.search(head):
+        return "rfc3464"
+    return None
+
+
+# -------------------------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class _Parts:
+    """What a walk over the MIME tree found, the returned message's insides aside."""
+
+    texts: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    dsn: list[dict[str, str]] = field(default_factory=list)  # delivery-status blocks, field names lower case
+    returned: list[Message] = field(default_factory=list)  # headers of the returned message
+    defects: list[str] = field(default_factory=list)
+
+
+def parse(data: bytes, catalogue: Catalogue) -> Bounce:
+    """Read a bounce message (bytes as received or saved, .eml); never raises for bad input."""
+    from email import message_from_bytes, policy
+
+    head = data[:HEAD].decode("utf-8", "replace")
+    fmt = _format(head)
+    msg = message_from_bytes(data, policy=policy.compat32)
+    parts = _Parts()
+    _walk(msg, parts)
+    body_only = not any(name in msg for name in _HEADER_NAMES)
+    if body_only:  # pasted text with no mail headers: it is all notification
+        parts.texts = [data.decode("utf-8", "replace")]
+    per_message = next((b for b in parts.dsn if "reporting-mta" in b), {})
+    sender = _sender(msg, per_message, parts.returned)
+    texts = parts.texts or [_html_text(h) for h in parts.html]
+    notification = "\n".join(texts)
+    returned_lines: list[str] = []
+    if not parts.returned and fmt is not None:  # a text bounce quotes the returned message after a marker
+        notification, returned_lines = _split_returned(notification, fmt)
+        if returned_lines:
+            from email.parser import HeaderParser
+
+            parts.returned.append(HeaderParser().parsestr("\n".join(returned_lines), headersonly=True))
+    bounce = Bounce(
+        format=fmt.id if fmt is not None else "rfc3464",
+        structured=False,
+        reporting_mta=_value(per_message.get("reporting-mta", "")) or _reporter(notification, fmt),
+        sender=sender,
+        sending_ip=_received_ip(parts.returned),
+    )
+    excluded = {sender.lower()} if sender else set()
+    recipients = [b for b in parts.dsn if "final-recipient" in b or "original-recipient" in b]
+    found: dict[str, list[_Found]] = {}
+    if recipients:
+        bounce.structured = True
+        needs_text = False
+        for block in recipients:
+            failure = _from_block(block)
+            if failure is None:
+                bounce.other_actions.append(_first_word(block.get("action", "")) or "unknown")
+                continue
+            found.setdefault(failure.recipient.lower(), []).append(failure)
+            needs_text |= failure.reply is None
+        if needs_text:
+            _fill_from_text(found, _scan_text(notification, fmt, excluded, bounce))
+    else:
+        for failure in _scan_text(notification, fmt, excluded, bounce):
+            found.setdefault(failure.recipient.lower(), []).append(failure)
+    for failures in found.values():
+        for failure in _distinct(failures):
+            bounce.recipients.append(_explained(failure, catalogue, bounce))
+    if parts.defects:
+        bounce.notes.append(
+            f"the message is truncated or its MIME structure is broken ({', '.join(sorted(set(parts.defects)))})"
+            "; mxprobe read what was there"
+        )
+    if len(data) >= MAX_SIZE:
+        bounce.notes.append(f"the message is larger than {MAX_SIZE // (1024 * 1024)} MiB: read the first part")
+    return bounce
+
+
+def _walk(part: Message, parts: _Parts) -> None:
+    """Collect the parts of a report; never descends into the returned message (its text is the user's)."""
+    parts.defects.extend(type(d).__name__ for d in part.defects)
+    ctype = part.get_content_type()
+    if ctype in _DSN_TYPES:
+        parts.dsn.extend(_dsn_blocks(part))
+    elif ctype in _RETURNED_TYPES:
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner:
+            parts.returned.append(inner[0])
+        elif isinstance(inner, str):
+            parts.returned.append(_headers(inner))
+    elif ctype in _HEADER_TYPES:
+        parts.returned.append(_headers(_decoded(part)))
+    elif part.is_multipart():
+        payload = part.get_payload()
+        for sub in payload if isinstance(payload, list) else []:
+            _walk(sub, parts)
+    elif ctype == "text/html":
+        parts.html.append(_decoded(part))
+    elif ctype == "text/plain" or part.get_content_maintype() == "text":
+        parts.texts.append(_decoded(part))
+
+
+def _headers(text: str) -> Message:
+    from email.parser import HeaderParser
+
+    return HeaderParser().parsestr(text, headersonly=True)
+
+
+def _decoded(part: Message) -> str:
+    """A part's text: transfer encoding undone, charset applied, bad bytes replaced."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = (part.get_content_charset() or "utf-8").lower()
+    if charset in ("gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936"):
+        charset = "gb18030"  # the superset: senders label GBK text gb2312
+    try:
+        return payload.decode(charset, "replace")
+    except LookupError:
+        return payload.decode("utf-8", "replace")
+
+
+def _dsn_blocks(part: Message) -> Iterator[dict[str, str]]:
+    """The field blocks of a delivery-status part, as {lower-case name: value with folds joined}."""
+    payload = part.get_payload()
+    blocks: list[Any] = payload if isinstance(payload, list) else []
+    if not any(("final-recipient" in b or "reporting-mta" in b) for b in blocks):
+        # A delivery-status part in base64, or one the parser could not split: split it here.
+        text = _decoded(part) if not isinstance(payload, str) or part.get("content-transfer-encoding") else payload
+        blocks = [_headers(chunk) for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if chunk]
+    for block in blocks:
+        fields = {}
+        for name, value in block.items():
+            fields.setdefault(name.lower(), str(value))
+        if fields:
+            yield fields
+
+
+def _value(text: str) -> str:
+    """`rfc822; bob@example.net` -> `bob@example.net`; `dns; mx.example.net` -> `mx.example.net`."""
+    _, _, value = text.partition(";")
+    return " ".join((value or text).split()).strip("<>")
+
+
+def _first_word(text: str) -> str:
+    words = text.split()
+    return words[0].lower() if words else ""
+
+
+def _sender(msg: Message, per_message: dict[str, str], returned: list[Message]) -> str:
+    """The original sender: the bounce's To, else Postfix's X-Postfix-Sender, else the returned From."""
+    from email.utils import getaddresses
+
+    candidates = [str(msg.get("to", "")), _value(per_message.get("x-postfix-sender", ""))]
+    for headers in returned:
+        candidates += [str(headers.get("return-path", "")), str(headers.get("from", ""))]
+    for candidate in candidates:
+        for _, address in getaddresses([candidate]):
+            if "@" in address and not _is_daemon(address):
+                return address
+    return ""
+
+
+def _is_daemon(address: str) -> bool:
+    return address.partition("@")[0].lower() in _DAEMONS
+
+
+def _html_text(html: str) -> str:
+    import html as html_lib
+
+    text = _HTML_TAG.sub(" ", _HTML_BREAKS.sub("\n", _HTML_DROP.sub(" ", html)))
+    return html_lib.unescape(text)
+
+
+def _split_returned(text: str, fmt: Format) -> tuple[str, list[str]]:
+    """The notification, and the lines of the returned message quoted after the format's marker."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        stripped = line.strip(" -\t").lower()
+        if stripped and any(stripped.startswith(marker) for marker in fmt.returned):
+            rest = lines[index + 1 :]
+            while rest and not rest[0].strip():
+                rest = rest[1:]
+            return "\n".join(lines[:index]), rest
+    return text, []
+
+
+def _reporter(text: str, fmt: Format | None) -> str:
+    if fmt is None or fmt.reporter is None:
+        return ""
+    m = fmt.reporter.search(text)
+    return m.group("host").rstrip(".") if m else ""
+
+
+def _received_ip(returned: list[Message]) -> str | None:
+    """The first hop, newest first, from outside private ranges and not an authenticated submission."""
+    for headers in returned:
+        for value in headers.get_all("received", []):
+            text = " ".join(str(value).split())
+            m = _RECEIVED_FROM.match(text)
+            if m is None or _AUTHENTICATED.search(text):
+                continue
+            for ip_match in _RECEIVED_IP.finditer(m.group(1)):
+                try:
+                    ip = ipaddress.ip_address(ip_match.group(1) or ip_match.group(2))
+                except ValueError:
+                    continue
+                if not any(ip in net for net in _INTERNAL if net.version == ip.version):
+                    return str(ip)
+    return None
+
+
+# ------------------------------------------------------------------------------------------ failures
+
+
+@dataclass
+class _Found:
+    """A failure before it is explained: `reply` is None when the bounce gave only a status."""
+
+    recipient: str
+    action: str
+    status: str
+    remote_mta: str
+    diagnostic: str
+    reply: Reply | None
+
+
+def _from_block(block: dict[str, str]) -> _Found | None:
+    """A per-recipient block of a delivery-status part, or None when that recipient did not fail."""
+    action = _first_word(block.get("action", ""))
+    status_match = _STATUS.search(block.get("status", ""))
+    status = status_match.group(0) if status_match else ""
+    if action and action not in FAILED_ACTIONS:
+        return None
+    if not action and not status[:1] in ("4", "5"):
+        return None
+    recipient = _value(block.get("final-recipient") or block.get("original-recipient", ""))
+    diagnostic_field = block.get("diagnostic-code", "")
+    diagnostic = diagnostic_field.partition(";")[2] if ";" in diagnostic_field else diagnostic_field
+    lines = [line for line in diagnostic.replace("\r", "").split("\n") if line.strip()]
+    reply = next((r for _, r in iter_replies(lines)), None)
+    return _Found(
+        recipient=recipient,
+        action=action or ("delayed" if status.startswith("4") else "failed"),
+        status=status,
+        remote_mta=_value(block.get("remote-mta", "")),
+        diagnostic=" ".join(diagnostic.split()),
+        reply=reply,
+    )
+
+
+def _scan_text(text: str, fmt: Format | None, excluded: set[str], bounce: Bounce) -> list[_Found]:
+    """Failures in the words of a bounce: each reply goes to the last recipient named before it."""
+    lines = [_EXCHANGE_HASH.sub("", line[:MAX_LINE]) for line in text.splitlines()]
+    owners: list[tuple[str, str]] = []  # (recipient, remote MTA) in force at each line
+    status_only: list[_Found] = []
+    state = ["", ""]
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            start = reply_start(line)
+            context = line if start is None else line[:start]
+            addresses = [a for a in EMAIL.findall(context) if a.lower() not in excluded and not _is_daemon(a)]
+            if addresses and addresses[-1].lower() != state[0].lower():
+                state[0], state[1] = addresses[-1], ""
+            remote = _REMOTE.search(context)
+            if remote is not None:
+                name, ip = remote.group(1), remote.group(2)
+                state[1] = f"{name} [{ip}]" if name else (remote.group(3) or remote.group(4))
+            owners.append((state[0], state[1]))
+            qmail = _QMAIL_STATUS.search(line) if start is None else None
+            if qmail is not None and state[0]:
+                status_only.append(
+                    _Found(state[0], _action(qmail.group(1)), qmail.group(1), state[1], line.strip(), None)
+                )
+            yield line
+
+    scanner = ReplyScanner()
+    found = []
+    for carried, reply in scanner.scan(feed()):
+        recipient, remote = owners[scanner.start]
+        if not recipient:
+            named = [a for a in EMAIL.findall(reply.text) if a.lower() not in excluded and not _is_daemon(a)]
+            recipient = named[0] if named else ""
+        qmail = _QMAIL_STATUS.search(carried)
+        status = reply.enhanced or (qmail.group(1) if qmail else "")
+        action = _action(status or str(reply.code))
+        found.append(_Found(recipient, action, status, remote, carried.strip(), reply))
+    bounce.lines += scanner.lines
+    bounce.skipped += scanner.skipped
+    replied = {f.recipient.lower() for f in found}
+    return found + [f for f in status_only if f.recipient.lower() not in replied]
+
+
+def _action(code: str) -> str:
+    return "delayed" if code.startswith("4") else "failed"
+
+
+def _fill_from_text(found: dict[str, list[_Found]], from_text: list[_Found]) -> None:
+    """Give a delivery-status recipient without an SMTP reply the reply its text part quotes."""
+    by_recipient: dict[str, list[_Found]] = {}
+    for failure in from_text:
+        if failure.reply is not None:
+            by_recipient.setdefault(failure.recipient.lower(), []).append(failure)
+    for key, failures in found.items():
+        quoted = by_recipient.get(key, [])
+        for failure in failures:
+            if failure.reply is None and quoted:
+                failure.reply = quoted[0].reply
+                failure.diagnostic = quoted[0].diagnostic
+                failure.remote_mta = failure.remote_mta or quoted[0].remote_mta
+
+
+def _distinct(failures: list[_Found]) -> list[_Found]:
+    """One failure per distinct reply: the same code, enhanced code and text (one a prefix of the other)."""
+    kept: list[tuple[tuple[int, str], str, _Found]] = []
+    for failure in failures:
+        reply = failure.reply
+        key = (reply.code, reply.enhanced) if reply is not None else (0, failure.status)
+        text = _comparable(reply.text if reply is not None else failure.diagnostic)
+        for index, (other_key, other_text, _) in enumerate(kept):
+            if other_key == key and (text.startswith(other_text) or other_text.startswith(text)):
+                if len(text) > len(other_text):
+                    kept[index] = (key, text, _merged(failure, kept[index][2]))
+                break
+        else:
+            kept.append((key, text, failure))
+    return [failure for _, _, failure in kept]
+
+
+def _merged(longer: _Found, other: _Found) -> _Found:
+    """The longer text, with the delivery-status facts the other one may carry."""
+    longer.status = longer.status or other.status
+    longer.remote_mta = longer.remote_mta or other.remote_mta
+    return longer
+
+
+def _comparable(text: str) -> str:
+    text = " ".join(text.lower().split())
+    cut = text.rfind("(in reply to ")
+    if cut > 0:
+        text = text[:cut]
+    return text.rstrip(" .;:)'\"")
+
+
+def _explained(failure: _Found, catalogue: Catalogue, bounce: Bounce) -> FailedRecipient:
+    reply = failure.reply
+    if reply is None:
+        reply = status_reply(failure.status, failure.diagnostic, transient=failure.action == "delayed")
+        shown = failure.diagnostic or f"status {failure.status}"
+    else:
+        shown = failure.diagnostic if failure.diagnostic else reply.raw
+    explanation = catalogue.match(reply, shown[:MAX_LINE])
+    return FailedRecipient(
+        recipient=failure.recipient,
+        action=failure.action,
+        status=failure.status or reply.enhanced,
+        remote_mta=failure.remote_mta,
+        diagnostic=shown,
+        explanation=explanation,
+        sending_ip=named_ip(reply.text) or bounce.sending_ip,
+    )
