@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mxprobe.model import CheckResult
+from mxprobe.model import CheckResult, Status
 
 if TYPE_CHECKING:
-    from mxprobe.dns import Dns
+    from mxprobe.dns import Answer, Dns
     from mxprobe.options import Options
     from mxprobe.target import Target
 
@@ -74,3 +74,26 @@ REGISTRY: tuple[CheckSpec, ...] = (
     CheckSpec("dnssec", "dnssec", "domain"),
     CheckSpec("dane", "dane", "smtp"),
 )
+
+
+DNS_FIX = "Retry, or check the resolver (--nameserver) and the domain's nameservers."
+
+
+def lookup_failed(
+    check_id: str,
+    answer: Answer,
+    subject: str,
+    consequence: str,
+    details: dict[str, object],
+    fix: str = DNS_FIX,
+) -> CheckResult:
+    """The `error` result of a check whose key lookup got no answer: says which lookup, why, and what is
+    therefore unknown (never a pass or a fail on missing evidence)."""
+    return CheckResult(
+        check_id,
+        Status.ERROR,
+        f"the {answer.rdtype} lookup of {subject} failed ({answer.rcode}): {consequence}",
+        details | {"error": answer.error},
+        [answer.evidence()],
+        fix,
+    )

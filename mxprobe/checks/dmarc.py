@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from mxprobe.checks import lookup_failed
 from mxprobe.checks.libdns import call_checkdmarc, prefetch_dmarc, unique_evidence
 from mxprobe.model import CheckResult, Status
 
@@ -43,18 +44,11 @@ async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
         return CheckResult("dmarc", Status.SKIP, "no sending domain (give DOMAIN)")
-    prefetched = asyncio.ensure_future(prefetch_dmarc(ctx.dns, domain))
-    own = await ctx.dns.query(f"_dmarc.{domain}", "TXT")
+    own, _ = await asyncio.gather(ctx.dns.query(f"_dmarc.{domain}", "TXT"), prefetch_dmarc(ctx.dns, domain))
     if own.failed:
-        return CheckResult(
-            "dmarc",
-            Status.ERROR,
-            f"the TXT lookup of _dmarc.{domain} failed ({own.rcode}): cannot read its DMARC record",
-            {"domain": domain, "error": own.error},
-            [own.evidence()],
-            "Retry, or check the resolver (--nameserver) and the domain's nameservers.",
+        return lookup_failed(
+            "dmarc", own, f"_dmarc.{domain}", "cannot read its DMARC record", {"domain": domain}
         )
-    await prefetched
     result, answers = await call_checkdmarc(ctx, "checkdmarc.dmarc", "check_dmarc", domain)
     walked = _dmarc_answers([own, *answers])
     evidence = unique_evidence(walked)

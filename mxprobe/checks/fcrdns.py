@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mxprobe.checks import lookup_failed
 from mxprobe.checks.ptr import ptr_names
 from mxprobe.model import CheckResult, Evidence, Status
 
@@ -69,13 +70,13 @@ async def run(ctx: Context) -> CheckResult:
         return CheckResult("fcrdns", Status.SKIP, "no sending IP to confirm (give --ip)")
     ptr = await ctx.dns.ptr(ip)
     if ptr.failed:
-        return CheckResult(
+        return lookup_failed(
             "fcrdns",
-            Status.ERROR,
-            f"the PTR lookup of {ip} failed ({ptr.rcode}): nothing to forward-confirm",
-            {"ip": ip, "error": ptr.error},
-            [ptr.evidence()],
-            fix="Retry, or check the resolver (--nameserver).",
+            ptr,
+            ip,
+            "nothing to forward-confirm",
+            {"ip": ip},
+            "Retry, or check the resolver (--nameserver).",
         )
     names = ptr_names(ptr)
     if not names:

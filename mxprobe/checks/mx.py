@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 from typing import TYPE_CHECKING
 
+from mxprobe.checks import lookup_failed
 from mxprobe.model import CheckResult, Evidence, Status
 
 if TYPE_CHECKING:
@@ -70,14 +71,7 @@ async def run(ctx: Context) -> CheckResult:
         return CheckResult("mx", Status.SKIP, "no sending domain (give DOMAIN)")
     mx = await ctx.dns.query(domain, "MX")
     if mx.failed:
-        return CheckResult(
-            "mx",
-            Status.ERROR,
-            f"the MX lookup of {domain} failed ({mx.rcode}): cannot tell whether it receives mail",
-            {"domain": domain, "error": mx.error},
-            [mx.evidence()],
-            "Retry, or check the resolver (--nameserver) and the domain's nameservers.",
-        )
+        return lookup_failed("mx", mx, domain, "cannot tell whether it receives mail", {"domain": domain})
     if mx.rcode == "NXDOMAIN":
         return CheckResult(
             "mx",

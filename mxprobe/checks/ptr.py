@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import dns.reversename
 
+from mxprobe.checks import lookup_failed
 from mxprobe.data import data_file
 from mxprobe.model import CheckResult, Status
 
@@ -163,13 +164,13 @@ async def run(ctx: Context) -> CheckResult:
     evidence = [answer.evidence()]
     details: dict[str, object] = {"ip": ip, "reverse_name": reverse}
     if answer.failed:
-        return CheckResult(
+        return lookup_failed(
             "ptr",
-            Status.ERROR,
-            f"the PTR lookup of {ip} failed ({answer.rcode}): cannot tell whether it has a reverse name",
-            details | {"error": answer.error},
-            evidence,
-            fix="Retry, or check the resolver (--nameserver) and the nameservers of the reverse zone "
+            answer,
+            ip,
+            "cannot tell whether it has a reverse name",
+            details,
+            "Retry, or check the resolver (--nameserver) and the nameservers of the reverse zone "
             f"{reverse.split('.', 1)[1]} (run by the owner of the IP block).",
         )
     names = ptr_names(answer)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mxprobe.checks import lookup_failed
 from mxprobe.checks.libdns import call_checkdmarc, prefetch_spf, unique_evidence
 from mxprobe.checks.spf import spf_record
 from mxprobe.model import CheckResult, Status
@@ -59,14 +60,7 @@ async def run(ctx: Context) -> CheckResult:
         return CheckResult("spf-record", Status.SKIP, "no sending domain (give DOMAIN)")
     txt = await ctx.dns.query(domain, "TXT")
     if txt.failed:
-        return CheckResult(
-            "spf-record",
-            Status.ERROR,
-            f"the TXT lookup of {domain} failed ({txt.rcode}): cannot read its SPF record",
-            {"domain": domain, "error": txt.error},
-            [txt.evidence()],
-            "Retry, or check the resolver (--nameserver) and the domain's nameservers.",
-        )
+        return lookup_failed("spf-record", txt, domain, "cannot read its SPF record", {"domain": domain})
     record = spf_record(txt)
     if record is None:
         ip = ctx.target.ip
