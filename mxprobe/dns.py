@@ -303,22 +303,23 @@ class Dns:
             return Answer(name, rdtype, "NXDOMAIN", ad=ad, cnames=cnames, response=response)
         return Answer(name, rdtype, "NODATA", ad=ad, cnames=cnames, response=response)
 
-    def sync_resolver(self) -> dns.resolver.Resolver:
+    def sync_resolver(self) -> BridgeResolver:
         """A blocking resolver for pyspf and checkdmarc (run in worker threads) that uses this run's layer.
 
         Call it from the event loop's thread (a check's `run`), before handing it to a worker thread.
         """
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
-        return _BridgeResolver(self)
+        return BridgeResolver(self)
 
 
-class _BridgeResolver(dns.resolver.Resolver):
+class BridgeResolver(dns.resolver.Resolver):
     """`dns.resolver.Resolver` whose `resolve()` is answered by the run's async `Dns` from another thread.
 
     Libraries that accept a Resolver object (checkdmarc) or a lookup function built on one (pyspf, through
     mxprobe.checks.spf) then share the run's nameservers, cache, deadline and query count. Must be called from
-    a worker thread, never from the event loop's own thread.
+    a worker thread, never from the event loop's own thread. `asked` lists every (name, type) the library
+    asked, in order, so a check can show those answers as evidence (they are cache hits by then).
     """
 
     def __init__(self, client: Dns) -> None:
@@ -327,6 +328,7 @@ class _BridgeResolver(dns.resolver.Resolver):
         self.nameservers = [ns.host for ns in client.nameservers]
         self.port = client.nameservers[0].port
         self.timeout = self.lifetime = client.deadline.remaining()
+        self.asked: list[tuple[str, str]] = []
 
     def resolve(
         self,
@@ -342,6 +344,7 @@ class _BridgeResolver(dns.resolver.Resolver):
     ) -> dns.resolver.Answer:
         name = qname.to_text(omit_final_dot=True) if isinstance(qname, dns.name.Name) else str(qname)
         type_text = rdtype if isinstance(rdtype, str) else dns.rdatatype.to_text(rdtype)
+        self.asked.append((name.rstrip(".").lower(), type_text.upper()))
         loop = self._client.loop
         if loop is None:
             raise _no_nameservers(name, type_text, "the run's DNS layer has not started")

@@ -1,8 +1,8 @@
 """pyspf and checkdmarc on the run's DNS layer, with a record of every query they asked.
 
 Both libraries are synchronous and return conclusions, not the answers behind them. They run in worker threads
-on `Dns.sync_resolver()` (same nameservers, cache and deadline as the rest of the run), wrapped in a
-`RecordingResolver`: afterwards the checks read each asked query back from the run's cache, to show it as
+on `Dns.sync_resolver()` (same nameservers, cache and deadline as the rest of the run), which notes what
+they asked: afterwards the checks read each asked query back from the run's cache, to show it as
 evidence and to refuse a conclusion that rests on a failed lookup (a SERVFAIL that checkdmarc reads as "no
 record" must be `error`, not "missing").
 """
@@ -24,36 +24,6 @@ if TYPE_CHECKING:
     from mxprobe.checks import Context
     from mxprobe.dns import Answer, Dns
     from mxprobe.model import Evidence
-
-
-class RecordingResolver(dns.resolver.Resolver):
-    """A Resolver that notes each (name, type) it is asked, then lets the run's bridge resolver answer."""
-
-    def __init__(self, inner: dns.resolver.Resolver) -> None:
-        super().__init__(configure=False)
-        self._inner = inner
-        self.nameservers = inner.nameservers
-        self.port = inner.port
-        self.asked: list[tuple[str, str]] = []
-
-    def resolve(
-        self,
-        qname: dns.name.Name | str,
-        rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
-        rdclass: dns.rdataclass.RdataClass | str = dns.rdataclass.IN,
-        tcp: bool = False,
-        source: str | None = None,
-        raise_on_no_answer: bool = True,
-        source_port: int = 0,
-        lifetime: float | None = None,
-        search: bool | None = None,
-    ) -> dns.resolver.Answer:
-        name = qname.to_text(omit_final_dot=True) if isinstance(qname, dns.name.Name) else qname.rstrip(".")
-        type_text = rdtype if isinstance(rdtype, str) else dns.rdatatype.to_text(rdtype)
-        self.asked.append((name.lower(), type_text.upper()))
-        return self._inner.resolve(
-            qname, rdtype, rdclass, tcp, source, raise_on_no_answer, source_port, lifetime, search
-        )
 
 
 async def answers_of(client: Dns, asked: Iterable[tuple[str, str]]) -> list[Answer]:
@@ -163,7 +133,7 @@ async def call_checkdmarc(
     the functions used here; the nameservers cover code paths that take only `nameservers=`, so that nothing
     ever reaches the system resolver.
     """
-    resolver = RecordingResolver(ctx.dns.sync_resolver())
+    resolver = ctx.dns.sync_resolver()
     nameservers = [dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in ctx.dns.nameservers]
 
     def call() -> dict[str, Any]:

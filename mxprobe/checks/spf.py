@@ -22,13 +22,13 @@ import dns.exception
 import dns.resolver
 import spf as pyspf
 
-from mxprobe.checks.libdns import RecordingResolver, answers_of, prefetch_spf, unique_evidence
+from mxprobe.checks.libdns import answers_of, prefetch_spf, unique_evidence
 from mxprobe.model import CheckResult, Status, worst
 from mxprobe.target import domain_of
 
 if TYPE_CHECKING:
     from mxprobe.checks import Context
-    from mxprobe.dns import Answer
+    from mxprobe.dns import Answer, BridgeResolver
 
 _resolver: contextvars.ContextVar[dns.resolver.Resolver] = contextvars.ContextVar("mxprobe_spf_resolver")
 _stock_lookup = pyspf.DNSLookup
@@ -114,9 +114,7 @@ class Evaluation:
         }
 
 
-def _evaluate(
-    resolver: RecordingResolver, ip: str, sender: str, helo: str, querytime: float
-) -> tuple[Any, ...]:
+def _evaluate(resolver: BridgeResolver, ip: str, sender: str, helo: str, querytime: float) -> tuple[Any, ...]:
     """One check2-equivalent evaluation in a worker thread; also returns what pyspf knows after it."""
     _resolver.set(resolver)  # this thread's copy of the context: nothing leaks to other evaluations
     query = pyspf.query(i=ip, s=sender, h=helo, querytime=querytime)
@@ -128,7 +126,7 @@ def _evaluate(
 
 
 async def evaluate(ctx: Context, ip: str, identity: str, sender: str, helo: str) -> Evaluation:
-    resolver = RecordingResolver(ctx.dns.sync_resolver())
+    resolver = ctx.dns.sync_resolver()
     await prefetch_spf(ctx.dns, domain_of(sender))
     querytime = max(ctx.dns.deadline.remaining(), 0.1)
     result, explanation, mechanism, lookups, void = await asyncio.to_thread(
