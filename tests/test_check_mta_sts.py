@@ -20,7 +20,7 @@ from servers.certs import Cert, TestPKI
 from servers.dns import DnsServer
 from servers.smtp import ScriptedSmtpServer
 
-from mxprobe.checks.mta_sts import recipient_domain
+from mxprobe.checks.receiver import recipient_domain
 from mxprobe.dns import parse_nameserver
 from mxprobe.model import CheckResult, Status
 from mxprobe.options import Options

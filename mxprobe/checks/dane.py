@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mxprobe.checks import Context
 from mxprobe.checks.dnssec import zone_security
-from mxprobe.checks.mta_sts import HandshakeTls, handshake_tls, mx_hosts
+from mxprobe.checks.receiver import HandshakeTls, handshake_tls, mx_hosts
 from mxprobe.model import CheckResult, Evidence, Status, worst
 from mxprobe.smtp.tls import TlsInfo
 

@@ -27,7 +27,7 @@ import dns.rdatatype
 import dns.rrset
 
 from mxprobe.checks import Context
-from mxprobe.checks.mta_sts import mx_hosts
+from mxprobe.checks.receiver import mx_hosts
 from mxprobe.dns import Answer
 from mxprobe.model import CheckResult, Evidence, Status, worst
 

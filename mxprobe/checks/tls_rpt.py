@@ -10,14 +10,20 @@ checkdmarc's parser (syntax, `rua` URIs).
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from mxprobe.checks import Context
-from mxprobe.checks.mta_sts import Finding, combine, domains, in_thread, txt_records
+from mxprobe.checks.receiver import Finding, PolicyRecord, combine, domains, in_thread, policy_record
 from mxprobe.model import CheckResult, Status
 
-_RECORD = re.compile(r"v=TLSRPTv1[ \t]*;")
+RECORD = PolicyRecord(
+    label="TLS-RPT",
+    prefix="_smtp._tls",
+    version="v=TLSRPTv1",
+    rfc="RFC 8460 3",
+    absent="no TLS-RPT record (TLS failures on the way to it go unreported)",
+    ambiguous="senders send no report",
+)
 
 
 async def run(ctx: Context) -> CheckResult:
@@ -29,29 +35,14 @@ async def run(ctx: Context) -> CheckResult:
 
 
 async def _check_domain(ctx: Context, domain: str, role: str) -> Finding:
-    name = f"_smtp._tls.{domain}"
-    answer, records = await txt_records(ctx, name, _RECORD)
-    found = Finding(domain, role, Status.PASS, "", evidence=[answer.evidence()])
-    if answer.failed:
-        found.status, found.text = Status.ERROR, f"{name} TXT: {answer.error or answer.rcode}"
-        found.fixes.append("The DNS did not answer: check --nameserver and --timeout.")
+    found, record = await policy_record(ctx, domain, role, RECORD)
+    if record is None:
         return found
-    if not records:
-        found.status, found.text = (
-            Status.SKIP,
-            "no TLS-RPT record (TLS failures on the way to it go unreported)",
-        )
-        found.details["published"] = False
-        return found
-    found.details.update(published=True, record=records[0])
-    if len(records) > 1:
-        found.status, found.text = Status.WARN, f"{len(records)} TLS-RPT records: senders send no report"
-        found.fixes.append(f"Keep one v=TLSRPTv1 record at {name} (RFC 8460 3).")
-        return found
-    parsed = await in_thread(_parse, records[0])
+    parsed = await in_thread(_parse, record)
     if isinstance(parsed, str):
         found.status, found.text = Status.WARN, f"invalid TLS-RPT record, senders ignore it: {parsed}"
-        found.fixes.append(f"Fix the record at {name}: v=TLSRPTv1; rua=mailto:tls-reports@{domain}")
+        fix = f"Fix the record at _smtp._tls.{domain}: v=TLSRPTv1; rua=mailto:tls-reports@{domain}"
+        found.fixes.append(fix)
         return found
     rua, warnings = parsed
     found.details.update(rua=rua, warnings=warnings)
