@@ -60,7 +60,8 @@ def applicable(spec: CheckSpec, target: Target, options: Options) -> bool:
     if options.only and spec.id not in options.only:
         return False
     if spec.needs == "ip":
-        return target.ip is not None
+        # With a domain, the IP checks always appear: as `skip` (saying why) when no sending IP was found.
+        return target.ip is not None or target.domain is not None
     if spec.needs == "domain":
         return target.domain is not None
     return bool(target.to or target.mx)
