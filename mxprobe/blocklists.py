@@ -31,7 +31,7 @@ import ipaddress
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -450,8 +450,11 @@ def unlistable(ip: str) -> str:
     return f"{ip} is a private, loopback or reserved address (in {net}); blocklists hold public addresses"
 
 
+@lru_cache(maxsize=1024)
 def reversed_ip(ip: str) -> tuple[int, str]:
-    """(address family, the labels a DNSBL wants): octets or IPv6 nibbles reversed (RFC 5782 2.4)."""
+    """(address family, the labels a DNSBL wants): octets or IPv6 nibbles reversed (RFC 5782 2.4).
+
+    Cached: every zone of a run asks it for the same address and the same test points."""
     address = ipaddress.ip_address(ip)
     pointer = address.reverse_pointer
     return address.version, pointer.removesuffix(".in-addr.arpa").removesuffix(".ip6.arpa")

@@ -224,7 +224,9 @@ class Dns:
         if task is None:
             task = asyncio.ensure_future(self._query(key[0], key[1], dnssec, urgent))
             self._inflight[key] = task
-        return await asyncio.shield(task)
+        elif task.done():
+            return task.result()  # a cache hit costs no task and no await
+        return await asyncio.shield(task)  # shielded: one caller's cancellation must not cancel the others'
 
     async def ptr(self, ip: str) -> Answer:
         return await self.query(dns.reversename.from_address(ip).to_text(omit_final_dot=True), "PTR")
