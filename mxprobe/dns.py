@@ -32,6 +32,7 @@ import dns.resolver
 import dns.reversename
 
 from mxprobe.errors import InputError
+from mxprobe.target import reject_controls
 from mxprobe.model import Evidence
 
 DEFAULT_QUERY_TIMEOUT = 2.5  # seconds for one query to one nameserver (UDP, then TCP if truncated)
@@ -49,6 +50,7 @@ class Nameserver:
 
 def parse_nameserver(text: str) -> Nameserver:
     """Parse `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address. Names are refused: a resolver is an IP."""
+    reject_controls("--nameserver", text)
     raw = text.strip()
     host, port = raw, 53
     if raw.startswith("["):
