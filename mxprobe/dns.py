@@ -32,8 +32,8 @@ import dns.resolver
 import dns.reversename
 
 from mxprobe.errors import InputError
-from mxprobe.target import reject_controls
 from mxprobe.model import Evidence
+from mxprobe.target import reject_controls
 
 DEFAULT_QUERY_TIMEOUT = 2.5  # seconds for one query to one nameserver (UDP, then TCP if truncated)
 DEFAULT_TRIES = 2  # attempts per nameserver on timeout
