@@ -61,14 +61,19 @@ _DSN_PART = re.compile(r"content-type:\s*message/(?:global-)?delivery-status", r
 _STATUS = re.compile(r"\b([245])\.([0-9]{1,3})\.([0-9]{1,3})\b")
 _QMAIL_STATUS = re.compile(r"\(#([245]\.[0-9]{1,3}\.[0-9]{1,3})\)")
 _REMOTE = re.compile(
-    r"\bhost\s+([a-z0-9][\w.-]*)\s?\[((?:ipv6:)?[0-9a-f.:]+)\]"  # Postfix, Exim: host NAME[IP], host NAME [IP]
+    r"\bhost\s+([a-z0-9][\w.-]*)\s?\[((?:ipv6:)?[0-9a-f.:]+)\]"  # Postfix, Exim: host NAME[IP] / NAME [IP]
     r"|^\s*([0-9]{1,3}(?:\.[0-9]{1,3}){3}) does not like"  # qmail
     r"|\bconnected to ([0-9a-f.:]+) but",
     re.I,
 )
 _EXCHANGE_HASH = re.compile(r"(?<=\s)#(?=[245][0-9][0-9] [245]\.)")  # `mx.example.net #550 5.1.1 ... ##`
 _DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
-_HEADER_NAMES = ("from", "to", "subject", "date", "received", "return-path", "mime-version", "content-type")
+_HEADER_NAMES = (
+    "from", "to", "subject", "date", "received", "return-path", "mime-version", "content-type", "message-id",
+    "delivered-to", "reporting-mta", "final-recipient",
+)  # fmt: skip
+_MARKER_LEAD = re.compile(r"^[\W_]+")  # dashes, spaces, &nbsp; before `Original message`, `原始邮件`
+_HEADER_LINE = re.compile(r"([!-9;-~]+):[ \t]")
 _HTML_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/td|/th|/li|/h[1-6]|/table)\b[^>]*>", re.I)
 _HTML_DROP = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.I | re.S)
 _HTML_TAG = re.compile(r"<[^>]*>")
@@ -94,7 +99,6 @@ class Format:
     """One non-standard bounce text (an entry of checks/bounces.toml)."""
 
     id: str
-    name: str
     detect: tuple[str, ...]
     returned: tuple[str, ...]
     reporter: re.Pattern[str] | None
@@ -111,6 +115,7 @@ class FailedRecipient:
     diagnostic: str  # the reply (or the reason, when there was no reply) as written in the bounce
     explanation: Explanation
     sending_ip: str | None  # the IP the reply names, else the bounce's
+    smtp_reply: bool  # False: no SMTP reply (a timeout ...), explained from the status code
 
 
 @dataclass
@@ -123,8 +128,8 @@ class Bounce:
     recipients: list[FailedRecipient] = field(default_factory=list)
     other_actions: list[str] = field(default_factory=list)  # actions of recipients that did not fail
     notes: list[str] = field(default_factory=list)  # truncation, malformed MIME: said once on stderr
-    lines: int = 0  # notification lines read by the text scan (0 for a delivery-status report)
-    skipped: int = 0  # of which carried no reply
+    lines: int = 0  # non-blank lines of the notification text read
+    skipped: int = 0  # of which carried no reply (said for a text bounce: its replies are all there is)
 
     def context(self, failure: FailedRecipient) -> dict[str, Any]:
         """The bounce's facts about one failure: the `bounce` object next to an explanation in JSON."""
@@ -137,6 +142,7 @@ class Bounce:
             "reporting_mta": self.reporting_mta,
             "sender": self.sender,
             "sending_ip": failure.sending_ip,
+            "smtp_reply": failure.smtp_reply,
         }
 
     @property
@@ -171,28 +177,50 @@ def formats() -> tuple[Format, ...]:
         result.append(
             Format(
                 id=raw["id"],
-                name=str(raw.get("name", raw["id"])),
                 detect=tuple(str(p).lower() for p in raw["detect"]),
-                returned=tuple(str(p).lower().strip(" -\t") for p in raw.get("returned", [])),
+                returned=tuple(_marker(str(p)) for p in raw.get("returned", [])),
                 reporter=reporter,
             )
         )
     return tuple(result)
 
 
-def _format(head: str) -> Format | None:
-    lowered = head.lower()
+def _marker(line: str) -> str:
+    """A line as compared with `returned` markers: lower case, without leading dashes or white space."""
+    return _MARKER_LEAD.sub("", line).lower()
+
+
+def _format(text: str) -> Format | None:
+    lowered = text.lower()
     return next((f for f in formats() if any(p in lowered for p in f.detect)), None)
 
 
-def detect(head: str) -> str | None:
-    """The bounce format of a text (its first `HEAD` bytes), or None when it is no bounce message."""
-    known = _format(head)
-    if known is not None:
-        return known.id
-    if _MIME_REPORT.search(head) or _DSN_PART.search(head):
-        return "rfc3464"
-    return None
+def detect(head: str) -> bool:
+    """Whether a text (its first `HEAD` bytes) is a bounce: a mail message, a report, or a bounce's words.
+
+    A mail message (it starts with mail headers) counts whole: its text may be base64 in a charset that only
+    parsing reveals (NetEase's GBK), and `parse` says when it holds no failure.
+    """
+    return (
+        _is_message(head)
+        or bool(_MIME_REPORT.search(head) or _DSN_PART.search(head))
+        or (_format(head) is not None)
+    )
+
+
+def _is_message(head: str) -> bool:
+    """Mail headers first (after an mbox `From ` line, if any), and at least one a message has."""
+    names: list[str] = []
+    for line in head.lstrip("\r\n").splitlines()[:40]:
+        if not names and line.startswith("From "):
+            continue
+        if line[:1] in (" ", "\t") and names:
+            continue
+        m = _HEADER_LINE.match(line)
+        if m is None:
+            break
+        names.append(m.group(1).lower())
+    return len(names) >= 2 and any(name in _HEADER_NAMES for name in names)
 
 
 # -------------------------------------------------------------------------------------------- parsing
@@ -213,18 +241,19 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
     """Read a bounce message (bytes as received or saved, .eml); never raises for bad input."""
     from email import message_from_bytes, policy
 
-    head = data[:HEAD].decode("utf-8", "replace")
-    fmt = _format(head)
     msg = message_from_bytes(data, policy=policy.compat32)
     parts = _Parts()
-    _walk(msg, parts)
-    body_only = not any(name in msg for name in _HEADER_NAMES)
-    if body_only:  # pasted text with no mail headers: it is all notification
-        parts.texts = [data.decode("utf-8", "replace")]
+    if "final-recipient" in msg or "reporting-mta" in msg:  # a delivery-status part pasted alone
+        parts.dsn.extend(_field_blocks(data.decode("utf-8", "replace")))
+    elif not any(name in msg for name in _HEADER_NAMES):  # pasted text with no mail headers
+        parts.texts.append(data.decode("utf-8", "replace"))
+    else:
+        _walk(msg, parts)
     per_message = next((b for b in parts.dsn if "reporting-mta" in b), {})
     sender = _sender(msg, per_message, parts.returned)
     texts = parts.texts or [_html_text(h) for h in parts.html]
     notification = "\n".join(texts)
+    fmt = _format(f"{_subject(msg)}\n{notification[:HEAD]}")
     returned_lines: list[str] = []
     if not parts.returned and fmt is not None:  # a text bounce quotes the returned message after a marker
         notification, returned_lines = _split_returned(notification, fmt)
@@ -233,7 +262,7 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
 
             parts.returned.append(HeaderParser().parsestr("\n".join(returned_lines), headersonly=True))
     bounce = Bounce(
-        format=fmt.id if fmt is not None else "rfc3464",
+        format=fmt.id if fmt is not None else "rfc3464" if parts.dsn else "unknown",
         structured=False,
         reporting_mta=_value(per_message.get("reporting-mta", "")) or _reporter(notification, fmt),
         sender=sender,
@@ -244,29 +273,22 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
     found: dict[str, list[_Found]] = {}
     if recipients:
         bounce.structured = True
-        needs_text = False
         for block in recipients:
             failure = _from_block(block)
             if failure is None:
                 bounce.other_actions.append(_first_word(block.get("action", "")) or "unknown")
                 continue
             found.setdefault(failure.recipient.lower(), []).append(failure)
-            needs_text |= failure.reply is None
-        if needs_text:
-            _fill_from_text(found, _scan_text(notification, fmt, excluded, bounce))
+        _fill_from_text(found, _scan_text(notification, excluded, bounce))
     else:
-        for failure in _scan_text(notification, fmt, excluded, bounce):
+        for failure in _scan_text(notification, excluded, bounce):
             found.setdefault(failure.recipient.lower(), []).append(failure)
     for failures in found.values():
         for failure in _distinct(failures):
             bounce.recipients.append(_explained(failure, catalogue, bounce))
     if parts.defects:
-        bounce.notes.append(
-            f"the message is truncated or its MIME structure is broken ({', '.join(sorted(set(parts.defects)))})"
-            "; mxprobe read what was there"
-        )
-    if len(data) >= MAX_SIZE:
-        bounce.notes.append(f"the message is larger than {MAX_SIZE // (1024 * 1024)} MiB: read the first part")
+        defects = ", ".join(sorted(set(parts.defects)))
+        bounce.notes.append(f"the message is truncated or its MIME is broken ({defects}): read what is there")
     return bounce
 
 
@@ -277,7 +299,7 @@ def _walk(part: Message, parts: _Parts) -> None:
     if ctype in _DSN_TYPES:
         parts.dsn.extend(_dsn_blocks(part))
     elif ctype in _RETURNED_TYPES:
-        inner = part.get_payload()
+        inner: Any = part.get_payload()
         if isinstance(inner, list) and inner:
             parts.returned.append(inner[0])
         elif isinstance(inner, str):
@@ -285,7 +307,7 @@ def _walk(part: Message, parts: _Parts) -> None:
     elif ctype in _HEADER_TYPES:
         parts.returned.append(_headers(_decoded(part)))
     elif part.is_multipart():
-        payload = part.get_payload()
+        payload: Any = part.get_payload()
         for sub in payload if isinstance(payload, list) else []:
             _walk(sub, parts)
     elif ctype == "text/html":
@@ -317,24 +339,53 @@ def _decoded(part: Message) -> str:
 
 def _dsn_blocks(part: Message) -> Iterator[dict[str, str]]:
     """The field blocks of a delivery-status part, as {lower-case name: value with folds joined}."""
-    payload = part.get_payload()
-    blocks: list[Any] = payload if isinstance(payload, list) else []
-    if not any(("final-recipient" in b or "reporting-mta" in b) for b in blocks):
-        # A delivery-status part in base64, or one the parser could not split: split it here.
-        text = _decoded(part) if not isinstance(payload, str) or part.get("content-transfer-encoding") else payload
-        blocks = [_headers(chunk) for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if chunk]
-    for block in blocks:
-        fields = {}
-        for name, value in block.items():
-            fields.setdefault(name.lower(), str(value))
-        if fields:
-            yield fields
+    payload: Any = part.get_payload()
+    if isinstance(payload, str):  # a delivery-status part in base64 or quoted-printable: not split yet
+        yield from _field_blocks(_decoded(part))
+        return
+    for block in payload:
+        yield from _fields(block)
+
+
+def _field_blocks(text: str) -> Iterator[dict[str, str]]:
+    for chunk in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")):
+        if chunk.strip():
+            yield from _fields(_headers(chunk))
+
+
+def _fields(block: Message) -> Iterator[dict[str, str]]:
+    fields: dict[str, str] = {}
+    for name, value in block.items():
+        fields.setdefault(name.lower(), str(value))
+    if fields:
+        yield fields
+
+
+def _subject(msg: Message) -> str:
+    """The decoded Subject (`=?gbk?b?...?=` is how NetEase says 系统退信), or its raw text."""
+    from email.errors import HeaderParseError
+    from email.header import decode_header, make_header
+
+    raw = str(msg.get("subject", ""))
+    try:
+        return str(make_header(decode_header(raw)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        return raw
 
 
 def _value(text: str) -> str:
     """`rfc822; bob@example.net` -> `bob@example.net`; `dns; mx.example.net` -> `mx.example.net`."""
     _, _, value = text.partition(";")
     return " ".join((value or text).split()).strip("<>")
+
+
+def _remote_mta(text: str) -> str:
+    """`dns; mx.example.net. (192.0.2.1, the server for ...)` -> `mx.example.net [192.0.2.1]`."""
+    value = _value(text)
+    name, _, rest = value.partition(" ")
+    ip = named_ip(rest)
+    name = name.rstrip(".")
+    return f"{name} [{ip}]" if ip and name else name
 
 
 def _first_word(text: str) -> str:
@@ -371,7 +422,7 @@ def _split_returned(text: str, fmt: Format) -> tuple[str, list[str]]:
     """The notification, and the lines of the returned message quoted after the format's marker."""
     lines = text.splitlines()
     for index, line in enumerate(lines):
-        stripped = line.strip(" -\t").lower()
+        stripped = _marker(line)
         if stripped and any(stripped.startswith(marker) for marker in fmt.returned):
             rest = lines[index + 1 :]
             while rest and not rest[0].strip():
@@ -427,24 +478,24 @@ def _from_block(block: dict[str, str]) -> _Found | None:
     status = status_match.group(0) if status_match else ""
     if action and action not in FAILED_ACTIONS:
         return None
-    if not action and not status[:1] in ("4", "5"):
+    if not action and status[:1] not in ("4", "5"):
         return None
     recipient = _value(block.get("final-recipient") or block.get("original-recipient", ""))
     diagnostic_field = block.get("diagnostic-code", "")
     diagnostic = diagnostic_field.partition(";")[2] if ";" in diagnostic_field else diagnostic_field
-    lines = [line for line in diagnostic.replace("\r", "").split("\n") if line.strip()]
-    reply = next((r for _, r in iter_replies(lines)), None)
+    lines = [line.rstrip() for line in diagnostic.strip().replace("\r", "").split("\n") if line.strip()]
+    carried, reply = next(iter_replies(lines), ("", None))
     return _Found(
         recipient=recipient,
         action=action or ("delayed" if status.startswith("4") else "failed"),
         status=status,
-        remote_mta=_value(block.get("remote-mta", "")),
-        diagnostic=" ".join(diagnostic.split()),
+        remote_mta=_remote_mta(block.get("remote-mta", "")),
+        diagnostic="\n".join(map(str.strip, carried.splitlines())) or " ".join(map(str.strip, lines)),
         reply=reply,
     )
 
 
-def _scan_text(text: str, fmt: Format | None, excluded: set[str], bounce: Bounce) -> list[_Found]:
+def _scan_text(text: str, excluded: set[str], bounce: Bounce) -> list[_Found]:
     """Failures in the words of a bounce: each reply goes to the last recipient named before it."""
     lines = [_EXCHANGE_HASH.sub("", line[:MAX_LINE]) for line in text.splitlines()]
     owners: list[tuple[str, str]] = []  # (recipient, remote MTA) in force at each line
@@ -492,18 +543,31 @@ def _action(code: str) -> str:
 
 
 def _fill_from_text(found: dict[str, list[_Found]], from_text: list[_Found]) -> None:
-    """Give a delivery-status recipient without an SMTP reply the reply its text part quotes."""
+    """Complete delivery-status recipients from the text part: the reply of one whose Diagnostic-Code holds
+    none, the whole reply of one whose Diagnostic-Code was cut short. Replies only the text part has (a
+    Sendmail transcript's `<<< 503 Need RCPT`) are not failures of their own."""
     by_recipient: dict[str, list[_Found]] = {}
     for failure in from_text:
         if failure.reply is not None:
             by_recipient.setdefault(failure.recipient.lower(), []).append(failure)
     for key, failures in found.items():
-        quoted = by_recipient.get(key, [])
         for failure in failures:
-            if failure.reply is None and quoted:
-                failure.reply = quoted[0].reply
-                failure.diagnostic = quoted[0].diagnostic
-                failure.remote_mta = failure.remote_mta or quoted[0].remote_mta
+            for quoted in by_recipient.get(key, []):
+                assert quoted.reply is not None
+                if failure.reply is None or _extends(quoted.reply, failure.reply):
+                    failure.reply, failure.diagnostic = quoted.reply, quoted.diagnostic
+                    failure.remote_mta = failure.remote_mta or quoted.remote_mta
+                    break
+
+
+def _extends(longer: Reply, shorter: Reply) -> bool:
+    """`longer` is `shorter` with more text (a Diagnostic-Code cut short by a truncated message)."""
+    a, b = _comparable(longer.text), _comparable(shorter.text)
+    return (
+        (longer.code, longer.enhanced) == (shorter.code, shorter.enhanced)
+        and len(a) > len(b)
+        and a.startswith(b)
+    )
 
 
 def _distinct(failures: list[_Found]) -> list[_Found]:
@@ -513,7 +577,7 @@ def _distinct(failures: list[_Found]) -> list[_Found]:
         reply = failure.reply
         key = (reply.code, reply.enhanced) if reply is not None else (0, failure.status)
         text = _comparable(reply.text if reply is not None else failure.diagnostic)
-        for index, (other_key, other_text, _) in enumerate(kept):
+        for index, (other_key, other_text, _other) in enumerate(kept):
             if other_key == key and (text.startswith(other_text) or other_text.startswith(text)):
                 if len(text) > len(other_text):
                     kept[index] = (key, text, _merged(failure, kept[index][2]))
@@ -540,11 +604,13 @@ def _comparable(text: str) -> str:
 
 def _explained(failure: _Found, catalogue: Catalogue, bounce: Bounce) -> FailedRecipient:
     reply = failure.reply
+    named = None  # an IP in the receiver's own words; the sender's words name the receiver's IP
     if reply is None:
         reply = status_reply(failure.status, failure.diagnostic, transient=failure.action == "delayed")
         shown = failure.diagnostic or f"status {failure.status}"
     else:
-        shown = failure.diagnostic if failure.diagnostic else reply.raw
+        shown = failure.diagnostic or reply.raw
+        named = named_ip(reply.text)
     explanation = catalogue.match(reply, shown[:MAX_LINE])
     return FailedRecipient(
         recipient=failure.recipient,
@@ -553,5 +619,6 @@ def _explained(failure: _Found, catalogue: Catalogue, bounce: Bounce) -> FailedR
         remote_mta=failure.remote_mta,
         diagnostic=shown,
         explanation=explanation,
-        sending_ip=named_ip(reply.text) or bounce.sending_ip,
+        sending_ip=named or bounce.sending_ip,
+        smtp_reply=failure.reply is not None,
     )

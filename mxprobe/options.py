@@ -16,6 +16,7 @@ class Options:
     rate: float = 0.0  # DNS queries per second, 0 = no cap
     strict: bool = False  # a warning fails the run
     only: list[str] = field(default_factory=list)  # check ids to run (empty: all that apply)
+    discover_ip: bool = True  # find this host's public IP when none is given (explain --check: no)
     # DNSBL / DBL
     dnsbl_zones: list[str] = field(default_factory=list)  # extra zones (--dnsbl)
     dqs_key: str | None = None  # Spamhaus Data Query Service key (--dqs-key)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import BinaryIO
 
 MAX_LINE = 4096
@@ -59,12 +60,19 @@ def parse_reply(text: str) -> Reply | None:
 
 
 def parse_line(line: str) -> Reply | None:
-    """The reply in one line (a log line): `parse_reply` without the multi-line machinery, for speed."""
+    """The reply in one line (a log line): `parse_reply` without the multi-line machinery, for speed.
+
+    A line that starts with its reply (`550 5.1.1 ...`, as logs quote them) is read without a search.
+    """
     part = line[:MAX_LINE]
-    found = _find_start(part)
-    if found is None:
-        return None
-    return _Pending(part, found).finish()[1]
+    found = _START.match(part)
+    if found is None or found.group(3) != found.group(1)[0]:
+        found = _find_start(part)
+        if found is None:
+            return None
+    code, enhanced = found.group(1), _enhanced(found)
+    text = _strip_repeats(part[found.end() :].strip(), code, enhanced)
+    return Reply(code=int(code), enhanced=enhanced, text=text, raw=part[found.start() :].strip())
 
 
 def status_reply(status: str, text: str, *, transient: bool) -> Reply:
@@ -143,6 +151,10 @@ class ReplyScanner:
             yield current.finish()
 
 
+def _enhanced(start: re.Match[str]) -> str:
+    return f"{start.group(3)}.{start.group(4)}.{start.group(5)}" if start.group(3) else ""
+
+
 def _find_start(line: str) -> re.Match[str] | None:
     first = None
     for m in _START.finditer(line):
@@ -170,7 +182,7 @@ class _Pending:
     def __post_init__(self) -> None:
         m = self.start
         self.code = m.group(1)
-        self.enhanced = f"{m.group(3)}.{m.group(4)}.{m.group(5)}" if m.group(3) else ""
+        self.enhanced = _enhanced(m)
         self.open = m.group(2) == "-"
         self.lines = [self.line]
         self.raw = [self.line[m.start() :].strip()]
@@ -208,12 +220,18 @@ def _strip_repeats(text: str, code: str, enhanced: str) -> str:
     """Remove the `550-5.7.26 ` prefixes that multi-line replies repeat, on their own lines or flattened."""
     if f"{code}-" not in text and not (enhanced and f"{code} {enhanced}" in text):
         return text
+    return _repeat_prefix(code, enhanced).sub("", text).strip()
+
+
+@lru_cache(maxsize=256)
+def _repeat_prefix(code: str, enhanced: str) -> re.Pattern[str]:
+    r"""The repeated prefix, compiled once. The code comes first and the "at the start or after white space"
+    test after it (`(?<=(?<!\S)550)`): a pattern that starts with a literal is scanned for it fast."""
+    start = rf"{code}(?<=(?<!\S){code})"
     if enhanced:
         e = re.escape(enhanced)
-        prefix = rf"(?:^|(?<=\s))(?:{code}-(?:{e}(?!\S))?|{code}[ \t]+{e}(?!\S))[ \t]*"
-    else:
-        prefix = rf"(?:^|(?<=\s)){code}-[ \t]*"
-    return re.sub(prefix, "", text).strip()
+        return re.compile(rf"{start}(?:-(?:{e}(?!\S))?|[ \t]+{e}(?!\S))[ \t]*")
+    return re.compile(rf"{start}-[ \t]*")
 
 
 # ------------------------------------------------------------------------------ what a reply names
@@ -226,9 +244,11 @@ _BRACKETED_DOMAIN = re.compile(
 # ASCII only: in Chinese text an address follows a full-width colon or a word with no space in between.
 EMAIL = re.compile(r"[a-z0-9._%+=-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+", re.I | re.A)
 # The sender's domain, where a reply or a log line says whose it is: Postfix's `from=<a@b>`, policyd-spf's and
-# Exim's SPF links (`id=a@b`, `identity=b`).
+# Exim's SPF links (`id=a@b`, `identity=b`), Gmail's "Unauthenticated email from example.com", Gmail's "The
+# MAIL FROM domain [example.com]" and Microsoft's "sending domain [example.com]".
 _SENDER = re.compile(
-    r"(?:\bfrom=<|[?;&]id=|[?;&]identity=)(?:[^<>@;&\s]*@)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+)",
+    r"(?:\bfrom=<|[?;&]id=|[?;&]identity=|\bemail from\s+|\bmail from domain\s+\[?|\bsending domain\s+\[?)"
+    r"(?:[^<>@;&\s]*@)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)+)",
     re.I | re.A,
 )
 # An address a reply names as the recipient (Postfix `<a@b>: Recipient address rejected`, `to=<a@b>`,

@@ -88,7 +88,7 @@ async def _run_one(spec: CheckSpec, ctx: Context, deadline: Deadline) -> CheckRe
 async def _find_ip(ctx: Context, notes: list[str]) -> None:
     """The sending IP when the user left it out: every IP check depends on it, so this comes first."""
     t = ctx.target
-    if t.ip is None and t.domain:
+    if t.ip is None and t.domain and ctx.options.discover_ip:
         from mxprobe.sourceip import discover
 
         found = await discover(ctx.dns.deadline)

@@ -10,10 +10,13 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mxprobe.catalogue import Entry, Explanation
 from mxprobe.replies import EMAIL, bracketed_domain, named_ip
+
+if TYPE_CHECKING:
+    from mxprobe.model import CheckResult
 
 LANGS = ("en", "zh")
 
@@ -25,9 +28,12 @@ _CHECK_GROUPS = {
 }
 
 _LABELS = {
-    "en": {"meaning": "meaning", "cause": "cause", "advice": "advice", "check": "check", "entry": "entry"},
-    "zh": {"meaning": "含义", "cause": "原因", "advice": "建议", "check": "检查", "entry": "条目"},
-}
+    "en": {"meaning": "meaning", "cause": "cause", "advice": "advice", "check": "check", "entry": "entry",
+           "recipient": "recipient", "checked": "checked"},
+    "zh": {"meaning": "含义", "cause": "原因", "advice": "建议", "check": "检查", "entry": "条目",
+           "recipient": "收件人", "checked": "已检查"},
+}  # fmt: skip
+_NOTHING_TO_CHECK = {"en": "nothing: no DNS check proves this cause", "zh": "无：没有可证明此原因的DNS检查"}
 _CLASSES = {
     "en": {"success": "success", "intermediate": "intermediate", "transient": "transient failure",
            "permanent": "permanent failure"},
@@ -76,7 +82,12 @@ def abbreviate(text: str, width: int = 80) -> str:
 
 
 class ExplanationWriter:
-    """Writes explanations one at a time (stdin streams): JSON Lines, a plain block, or a rich block."""
+    """Writes explanations one at a time (stdin streams): JSON Lines, a plain block, or a rich block.
+
+    A bounce's facts about the failed recipient (`bounce`) come first in the block and as a `bounce`
+    object in JSON; `explain --check` results (`checks`) come after the block and as a `check` list in
+    JSON. Without them, the JSON object has exactly the keys of `Explanation.to_dict`.
+    """
 
     def __init__(self, out: TextIO, lang: str, *, as_json: bool = False) -> None:
         if isinstance(out, io.TextIOWrapper) and out.errors == "strict":
@@ -91,33 +102,71 @@ class ExplanationWriter:
 
             self._console = Console(file=out, highlight=False)
 
-    def write(self, exp: Explanation) -> None:
+    def write(
+        self,
+        exp: Explanation,
+        *,
+        bounce: dict[str, Any] | None = None,
+        checks: list[CheckResult] | None = None,
+    ) -> None:
         if self._json:
-            self._out.write(json.dumps(exp.to_dict(), ensure_ascii=False) + "\n")
+            data = exp.to_dict()
+            if bounce is not None:
+                data["bounce"] = bounce
+            if checks is not None:
+                data["check"] = [c.to_dict() for c in checks]
+            self._out.write(json.dumps(data, ensure_ascii=False) + "\n")
             return
         if self._count:
             self._out.write("\n")
         self._count += 1
         rows = _rows(exp, self._lang)
-        header = (
-            f"{exp.code}{' ' + exp.enhanced if exp.enhanced else ''} {abbreviate(exp.text, 100)}".rstrip()
-        )
+        if bounce is not None:
+            rows.insert(0, (_LABELS[self._lang]["recipient"], _recipient(bounce), "bold"))
+        if checks is not None:
+            ran = ", ".join(c.id for c in checks)
+            rows.append((_LABELS[self._lang]["checked"], ran or _NOTHING_TO_CHECK[self._lang], "cyan"))
+        code = f"{exp.code} " if bounce is None or bounce["smtp_reply"] else ""
+        header = f"{code}{exp.enhanced + ' ' if exp.enhanced else ''}{abbreviate(exp.text, 100)}".rstrip()
         if self._console is None:
             width = max(len(label) for label, _, _ in rows)
             lines = [header] + [f"  {label.ljust(width)}  {value}" for label, value, _ in rows]
             self._out.write("\n".join(lines) + "\n")
-            return
-        from rich.padding import Padding
-        from rich.table import Table
-        from rich.text import Text
+        else:
+            from rich.padding import Padding
+            from rich.table import Table
+            from rich.text import Text
 
-        grid = Table.grid(padding=(0, 2))  # long values wrap under their own column, not under the labels
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column()
-        for label, value, style in rows:
-            grid.add_row(label, Text(value, style=style))
-        self._console.print(Text(header, style=f"bold {_CLASS_STYLES[exp.class_]}"))
-        self._console.print(Padding(grid, (0, 0, 0, 2)))
+            grid = Table.grid(padding=(0, 2))  # long values wrap under their own column, not the labels
+            grid.add_column(style="dim", no_wrap=True)
+            grid.add_column()
+            for label, value, style in rows:
+                grid.add_row(label, Text(value, style=style))
+            self._console.print(Text(header, style=f"bold {_CLASS_STYLES[exp.class_]}"))
+            self._console.print(Padding(grid, (0, 0, 0, 2)))
+        if checks:
+            from mxprobe.render.report import render_check_block
+
+            console = self._console or self._plain_console()
+            for check in checks:
+                render_check_block(console, check)
+
+    def _plain_console(self) -> Any:
+        from rich.console import Console
+
+        self._out.flush()
+        return Console(file=self._out, highlight=False, soft_wrap=True, no_color=True, emoji=False)
+
+
+def _recipient(bounce: dict[str, Any]) -> str:
+    """`bob@example.net (failed, 5.1.1, via mx.example.net [192.0.2.7])`."""
+    facts = [bounce["action"], bounce["status"]]
+    if bounce["remote_mta"]:
+        facts.append(f"via {bounce['remote_mta']}")
+    if not bounce["smtp_reply"]:
+        facts.append("no SMTP reply")
+    shown = ", ".join(f for f in facts if f)
+    return f"{bounce['recipient'] or '?'} ({shown})" if shown else bounce["recipient"] or "?"
 
 
 def _rows(exp: Explanation, lang: str) -> list[tuple[str, str, str]]:
@@ -150,17 +199,72 @@ def write_entries(entries: Sequence[Entry], lang: str, out: TextIO, *, as_json: 
         return
     header = ("id", "code", "enhanced", "tag", "cause", "meaning")
     rows = [(e.id, str(e.code or ""), e.enhanced, e.tag, e.cause, e.meaning.get(lang)) for e in entries]
+    _table(out, header, rows)
+
+
+def _table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "") -> None:
+    """A rich table on a terminal, else aligned plain columns (the last one, often long, not padded)."""
     if out.isatty():
         from rich.console import Console
+        from rich.padding import Padding
         from rich.table import Table
 
         table = Table(*header, highlight=False)
         for row in rows:
             table.add_row(*row)
-        Console(file=out).print(table)
+        Console(file=out).print(Padding(table, (0, 0, 0, len(indent))))
         return
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
-        out.write(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1] + "\n"
+        cells = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+        out.write(f"{indent}{cells}  {row[-1]}".rstrip() + "\n")
+
+
+SUMMARY_DOMAINS = 20  # rows of the domain table (JSON has them all)
+
+
+def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False) -> None:
+    """A mail log's summary (`explain --summary`): a table by cause and one by domain, or one JSON object."""
+    if as_json:
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    mtas = ", ".join(f"{name} {count:,}" for name, count in data["mtas"].items())
+    records = data["records"]
+    out.write(f"mail log: {data.get('lines', records):,} lines, {records:,} delivery records ({mtas})")
+    out.write(f", {data['skipped']:,} other lines skipped\n" if data.get("skipped") else "\n")
+    statuses = "  ".join(f"{name} {n:,} ({_percent(n, records)})" for name, n in data["statuses"].items())
+    out.write(f"  {statuses}\n")
+    if data["causes"]:
+        out.write(f"\nfailures by cause ({data['failed']:,})\n")
+        header: tuple[str, ...] = (
+            "cause",
+            "count",
+            "share",
+            "first seen",
+            "last seen",
+            "most frequent reply",
         )
+        rows: list[tuple[str, ...]] = [
+            (c["cause"], f"{c['count']:,}", _percent(c["share"]), c["first_seen"], c["last_seen"],
+             f"{abbreviate(c['top_reply']['reply'], 90)} ({c['top_reply']['count']:,})")
+            for c in data["causes"]
+        ]  # fmt: skip
+        _table(out, header, rows, indent="  ")
+    failing = [d for d in data["domains"] if d["failed"]]
+    if failing:
+        shown = failing[:SUMMARY_DOMAINS]
+        more = f", the top {len(shown)} of {len(failing)}" if len(failing) > len(shown) else ""
+        out.write(f"\nfailures by destination domain{more}\n")
+        header = ("domain", "failed", "share", "delivered", "deferred", "bounced", "rejected", "first seen",
+                  "last seen", "top cause")  # fmt: skip
+        rows = [
+            (d["domain"] or "-", f"{d['failed']:,}", _percent(d["share"]), f"{d['delivered']:,}",
+             f"{d['deferred']:,}", f"{d['bounced']:,}", f"{d['rejected']:,}", d["first_seen"], d["last_seen"],
+             d["top_cause"])
+            for d in shown
+        ]  # fmt: skip
+        _table(out, header, rows, indent="  ")
+
+
+def _percent(part: float, whole: float = 1.0) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
