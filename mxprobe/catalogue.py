@@ -29,7 +29,12 @@ so a reply costs one tokenisation, a dict lookup per token and a few `in` tests.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import marshal
+import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +42,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mxprobe.__about__ import __version__
 from mxprobe.data import data_dir
 from mxprobe.model import CAUSES, CHECKS, PHASES, REPLY_CLASSES
 from mxprobe.replies import MAX_LINE, Reply, parse_reply
@@ -387,6 +393,51 @@ _REQUIRED = ("id", "phase", "class", "cause", "checks", "source", "meaning", "ad
 _DEFAULTS: dict[str, Any] = {"code": 0, "enhanced": "", "tag": "", "pattern": "", "generic": False}
 
 
+def _cache_file(files: list[Path]) -> Path | None:
+    """Where the parsed TOML of exactly these files (paths, sizes, modification times) is kept, if anywhere.
+
+    Parsing 500 KB of TOML is most of `mxprobe explain`'s start-up; a marshal copy loads ~30x faster. The key
+    covers every input, so an edited file is parsed again; MXPROBE_CACHE_DIR="" turns the cache off.
+    """
+    base = os.environ.get("MXPROBE_CACHE_DIR")
+    if base is None:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mxprobe")
+    if not base:
+        return None
+    try:
+        stamp = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    except OSError:
+        return None
+    key = hashlib.sha256(repr((__version__, sys.version_info[:2], stamp)).encode()).hexdigest()[:24]
+    return Path(base) / f"catalogue-{key}.marshal"
+
+
+def _read_documents(files: list[Path], directory: Path) -> list[tuple[str, Any]]:
+    """(name, parsed TOML) of each file, from the cache when it is current; parse errors name the file."""
+    cache_file = _cache_file(files)
+    if cache_file is not None:
+        try:
+            cached: list[tuple[str, Any]] = marshal.loads(cache_file.read_bytes())
+            return cached
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # absent, unreadable or from another Python: parse again
+    documents = []
+    for path in files:
+        name = f"{directory.name}/{path.name}"
+        try:
+            with path.open("rb") as f:
+                documents.append((name, tomllib.load(f)))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise CatalogueError(f"{name}: cannot read: {exc}") from exc
+    if cache_file is not None:
+        with contextlib.suppress(OSError, ValueError):
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_bytes(marshal.dumps(documents))
+            os.replace(partial, cache_file)  # atomic: a concurrent reader sees the old file or the new one
+    return documents
+
+
 def load(directory: Path) -> Catalogue:
     """Read and validate every `*.toml` in `directory` (files in name order, entries in file order)."""
     files = sorted(directory.glob("*.toml"))
@@ -394,13 +445,7 @@ def load(directory: Path) -> Catalogue:
         raise CatalogueError(f"{directory}: no catalogue files (*.toml)")
     seen: dict[str, str] = {}
     result: list[Entry] = []
-    for path in files:
-        name = f"{directory.name}/{path.name}"
-        try:
-            with path.open("rb") as f:
-                document = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise CatalogueError(f"{name}: cannot read: {exc}") from exc
+    for name, document in _read_documents(files, directory):
         extra = set(document) - {"entry"}
         if extra:
             raise CatalogueError(
