@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from mxprobe.model import CheckResult, Status
+from mxprobe.render import clean
 from mxprobe.report import Report
 
 MARKS = {
@@ -40,10 +41,16 @@ def _console() -> Any:
 
 
 MAX_ITEMS = 6  # list items and evidence lines shown per check; --json has them all
+MAX_VALUE = 120  # characters of one detail value shown (a DKIM key, a long reply); --json has it whole
 
 
 def _more(count: int) -> str:
     return f"… and {count} more (see --json)"
+
+
+def _short(value: Any, limit: int = MAX_VALUE) -> str:
+    text = clean(str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _detail_lines(value: Any, indent: str) -> list[str]:
@@ -55,14 +62,14 @@ def _detail_lines(value: Any, indent: str) -> list[str]:
                 lines.append(f"{indent}{key}:")
                 lines.extend(_detail_lines(item, indent + "  "))
             elif item not in (None, "", [], {}):
-                lines.append(f"{indent}{key}: {item}")
+                lines.append(f"{indent}{key}: {_short(item)}")
     elif isinstance(value, list):
         for item in value[:MAX_ITEMS]:
             if isinstance(item, dict):
-                pairs = (f"{k}={v}" for k, v in item.items() if v not in (None, ""))
-                lines.append(f"{indent}- " + ", ".join(pairs))
+                pairs = (f"{k}={v}" for k, v in item.items() if v not in (None, "", [], {}))
+                lines.append(f"{indent}- " + _short(", ".join(pairs)))
             else:
-                lines.append(f"{indent}- {item}")
+                lines.append(f"{indent}- {_short(item)}")
         if len(value) > MAX_ITEMS:
             lines.append(f"{indent}{_more(len(value) - MAX_ITEMS)}")
     return lines
@@ -73,17 +80,17 @@ def render_check_block(console: Any, check: CheckResult) -> None:
     from rich.text import Text
 
     mark, style = MARKS[check.status]
-    console.print(Text.assemble((f"{mark} {check.id}", style), f": {check.summary}"))
+    console.print(Text.assemble((f"{mark} {check.id}", style), f": {clean(check.summary)}"))
     for line in _detail_lines(check.details, "    "):
         console.print(Text(line))
     for ev in check.evidence[:MAX_ITEMS]:
         answer = ", ".join(ev.answer) if ev.answer else ev.rcode
         note = f"  ({ev.note})" if ev.note else ""
-        console.print(Text(f"    evidence: {ev.query} → {answer}{note}", style="dim"))
+        console.print(Text(_short(f"    evidence: {ev.query} → {answer}{note}", 2 * MAX_VALUE), style="dim"))
     if len(check.evidence) > MAX_ITEMS:
         console.print(Text(f"    evidence: {_more(len(check.evidence) - MAX_ITEMS)}", style="dim"))
     if check.fix:
-        console.print(Text.assemble(("    fix: ", "bold"), check.fix))
+        console.print(Text.assemble(("    fix: ", "bold"), clean(check.fix)))
 
 
 def render_text(report: Report) -> None:
@@ -100,14 +107,14 @@ def render_text(report: Report) -> None:
         head.append(f"helo {t.helo}")
     if t.mail_from is not None:
         head.append(f"from <{t.mail_from}>")
-    console.print(Text("  ".join(head), style="bold"))
+    console.print(Text(clean("  ".join(head)), style="bold"))
     for note in report.notes:
-        console.print(Text(f"  note: {note}", style="dim"))
+        console.print(Text(clean(f"  note: {note}"), style="dim"))
     width = max((len(c.id) for c in report.checks), default=6)
     for check in report.checks:
         mark, style = MARKS[check.status]
         console.print(
-            Text.assemble((f" {mark} ", style), (f"{check.id:<{width}}", "bold"), f"  {check.summary}")
+            Text.assemble((f" {mark} ", style), (f"{check.id:<{width}}", "bold"), f"  {clean(check.summary)}")
         )
     flagged = [c for c in report.checks if c.status in (Status.WARN, Status.FAIL, Status.ERROR)]
     if flagged:

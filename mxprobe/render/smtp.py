@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.text import Text
 
+from mxprobe.render import clean
 from mxprobe.smtp.session import SmtpResult, Step
 
 OUTCOME_STYLE = {
@@ -20,13 +21,6 @@ OUTCOME_STYLE = {
     "error": "bold magenta",
 }
 _CODE_STYLE = {"2": "green", "3": "cyan", "4": "yellow", "5": "red"}
-
-
-def clean(text: str) -> str:
-    """Text safe for a terminal: every non-printable character as its Python escape."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def render_smtp(console: Any, result: SmtpResult) -> None:
