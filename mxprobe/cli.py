@@ -48,6 +48,31 @@ class DefaultGroup(typer.core.TyperGroup):
             typer.echo(f"mxprobe: error: {exc}", err=True)
             ctx.exit(ExitCode.USAGE)
 
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Usage errors (an unknown option, a bad value) as one line on stderr and exit 2, like bad input;
+        click's default is a usage block of several lines."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **kwargs)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **kwargs)
+        except Exception as exc:
+            message, code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+            if message is None or not isinstance(code, int):
+                raise
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `mxprobe`: the help is the answer
+                typer.echo(message(), err=True)
+            else:
+                typer.echo(f"mxprobe: error: {message()} (see 'mxprobe --help')", err=True)
+            sys.exit(code)
+        sys.exit(result if isinstance(result, int) else 0)
+
 
 app = typer.Typer(
     cls=DefaultGroup,

@@ -57,6 +57,4 @@ class Report:
         }
         if self.smtp is not None:
             data["smtp"] = self.smtp.to_dict()
-        if self.notes:
-            data["notes"] = self.notes
         return data

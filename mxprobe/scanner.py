@@ -35,22 +35,22 @@ def build_target(
     port: int = 25,
 ) -> Target:
     """Validate every user-given part of the target; raises InputError (exit 2) before anything is sent."""
-    if not domain and not ip:
+    if domain is None and ip is None:
         raise InputError("give a sending DOMAIN, or --ip IP to check a sending IP")
     t = Target(port=port)
-    if domain:
+    if domain is not None:
         t.domain = validate.domain(domain)
-    if ip:
+    if ip is not None:
         t.ip = validate.ip(ip, "--ip")
         t.ip_source = "given"
-    if helo:
+    if helo is not None:
         t.helo = validate.helo(helo)
     if mail_from is not None:
         t.mail_from = validate.address(mail_from, "MAIL FROM")
     elif t.domain:
         t.mail_from = f"postmaster@{t.domain}"
     t.to = [validate.address(r, "RCPT TO") for r in to]
-    if mx:
+    if mx is not None:
         host, p = validate.host_port(mx, port)
         t.mx, t.port = host, p
     return t
@@ -65,6 +65,23 @@ def applicable(spec: CheckSpec, target: Target, options: Options) -> bool:
     if spec.needs == "domain":
         return target.domain is not None
     return bool(target.to or target.mx)
+
+
+HANDSHAKE_CHECKS = ("smtp", "tls")  # results of the handshake itself, not modules of mxprobe/checks
+
+
+def plan(target: Target, options: Options) -> list[CheckSpec]:
+    """The checks a run starts. A check asked for with --check that cannot run on this target is bad input
+    (exit 2), never a silent pass: `--check smtp` needs --to/--mx, `--check dmarc` a domain."""
+    handshake = bool(target.to or target.mx)
+    for check_id in options.only:
+        spec = next((s for s in REGISTRY if s.id == check_id), None)
+        needs = spec.needs if spec is not None else "smtp" if check_id in HANDSHAKE_CHECKS else ""
+        if needs == "smtp" and not handshake:
+            raise InputError(f"--check {check_id} needs a handshake: give --to ADDRESS or --mx HOST")
+        if needs == "domain" and target.domain is None:
+            raise InputError(f"--check {check_id} needs a sending DOMAIN")
+    return [s for s in REGISTRY if applicable(s, target, options)]
 
 
 async def _run_one(spec: CheckSpec, ctx: Context, deadline: Deadline) -> CheckResult:
@@ -127,6 +144,7 @@ async def run(
     answers (see `mxprobe.dns.Dns`).
     """
     options = options or Options()
+    specs = plan(target, options)
     deadline = Deadline(options.timeout)
     dns_client = Dns(
         options.nameservers or None,
@@ -151,7 +169,6 @@ async def run(
             on_result(result)
         return result
 
-    specs = [s for s in REGISTRY if applicable(s, target, options)]
     smtp_task = None
     if target.to or target.mx:
         from mxprobe import smtp

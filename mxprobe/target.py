@@ -69,8 +69,16 @@ def domain(value: str, what: str = "domain") -> str:
     return result
 
 
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+
+
 def ip(value: str, what: str = "IP address") -> str:
-    """An IPv4 or IPv6 address in canonical text form (brackets of an address literal are accepted)."""
+    """A unicast IPv4 or IPv6 address in canonical text form (brackets of an address literal are accepted).
+
+    An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is the IPv4 address: that is what receivers see. The
+    unspecified, multicast and "this network" addresses, and scoped ones (`fe80::1%eth0`), cannot send mail
+    across the internet and have no reverse zone, so they stop here rather than fail a check.
+    """
     reject_controls(what, value)
     text = value.strip()
     if text.startswith("[") and text.endswith("]"):
@@ -78,9 +86,16 @@ def ip(value: str, what: str = "IP address") -> str:
     if text.lower().startswith("ipv6:"):
         text = text[5:]
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         raise InputError(f"invalid {what}: {_short(value)!r} is not an IPv4 or IPv6 address") from None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            raise InputError(f"invalid {what} {_short(value)!r}: give the address without its zone (%...)")
+        address = address.ipv4_mapped or address
+    if address.is_unspecified or address.is_multicast or address in _THIS_NETWORK:
+        raise InputError(f"invalid {what} {_short(value)!r}: not a unicast address a host can send from")
+    return str(address)
 
 
 def helo(value: str) -> str:
@@ -90,8 +105,14 @@ def helo(value: str) -> str:
     if text.startswith("["):
         if not text.endswith("]"):
             raise InputError(f"invalid HELO name {_short(value)!r}: unterminated address literal")
-        inner = ip(text, "HELO address literal")
-        return f"[IPv6:{inner}]" if ":" in inner else f"[{inner}]"
+        inner = text[1:-1]
+        if ":" in inner and not inner.lower().startswith("ipv6:"):
+            raise InputError(
+                f"invalid HELO name {_short(value)!r}: "
+                f"an IPv6 literal is written [IPv6:{inner}] (RFC 5321 4.1.3)"
+            )
+        address = ip(text, "HELO address literal")
+        return f"[IPv6:{address}]" if ":" in address else f"[{address}]"
     return domain(text, "HELO name")
 
 
@@ -175,7 +196,7 @@ class Target:
 
     domain: str | None = None
     ip: str | None = None
-    ip_source: str = ""
+    ip_source: str | None = None
     helo: str | None = None
     mail_from: str | None = None
     to: list[str] = field(default_factory=list)

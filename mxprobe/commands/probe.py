@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from mxprobe.errors import InputError
 # One probe asks ~300 mostly independent queries (every DNSBL at once): letting them all fly keeps the run as
 # long as its longest dependency chain. A pool keeps a smaller window, shared by all its IPs.
 PROBE_CONCURRENCY = 300
+MAX_SECONDS = 3600.0  # a deadline longer than an hour is a typo, and nan/inf are never meant
 POOL_CONCURRENCY = 100
 
 DNS = "DNS"
@@ -120,8 +122,8 @@ def probe(
     from mxprobe.options import Options
     from mxprobe.scanner import build_target, run
 
-    if timeout <= 0 or smtp_timeout <= 0:
-        raise InputError("--timeout and --smtp-timeout must be positive")
+    if not (0 < timeout <= MAX_SECONDS and 0 < smtp_timeout <= MAX_SECONDS):
+        raise InputError(f"--timeout and --smtp-timeout take seconds between 0 and {MAX_SECONDS}")
     pool_mode = ip_file is not None or (ip is not None and "/" in ip)
     if concurrency is None:
         concurrency = POOL_CONCURRENCY if pool_mode else PROBE_CONCURRENCY
@@ -129,8 +131,21 @@ def probe(
         port = 465 if tls else 587 if auth else 25
     if not 0 < port < 65536:
         raise InputError(f"invalid --port {port}: must be 1-65535")
-    if concurrency < 1 or rate < 0:
-        raise InputError("--concurrency must be at least 1 and --rate not negative")
+    if concurrency < 1 or not 0 <= rate < math.inf:
+        raise InputError(
+            "--concurrency must be at least 1 and --rate a number of queries per second (0: no cap)"
+        )
+    flags = {
+        "--tls": tls,
+        "--auth": auth is not None,
+        "--relay-test": relay_test,
+        "--source": source is not None,
+    }
+    handshake_flags = [flag for flag, given in flags.items() if given]
+    if handshake_flags and not (to or mx is not None):
+        raise InputError(
+            f"{', '.join(handshake_flags)} apply to the SMTP handshake: give --to ADDRESS or --mx HOST"
+        )
     unknown = sorted(set(check or []) - set(CHECKS))
     if unknown:
         raise InputError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
@@ -139,6 +154,7 @@ def probe(
     for zone in dnsbl or []:
         parse_zone_option(zone)
     if dqs_key is not None:
+        validate.reject_controls("--dqs-key", dqs_key)
         validate_key(dqs_key)
     options = Options(
         nameservers=[parse_nameserver(n) for n in nameserver or []],
