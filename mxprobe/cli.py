@@ -18,16 +18,18 @@ from mxprobe.commands.explain import explain
 from mxprobe.commands.probe import probe
 from mxprobe.errors import ExitCode, InputError
 
+# "\b" keeps click from re-wrapping a paragraph, so each example stays on its own line.
 EPILOG = (
-    "Examples:\n\n"
-    "  mxprobe example.com                          # why do receivers refuse mail from example.com?\n\n"
-    "  mxprobe example.com --ip 203.0.113.7 --helo mail.example.com\n\n"
-    "  mxprobe --ip 203.0.113.7                     # pre-deploy check of a new sending IP\n\n"
-    "  mxprobe example.com --to postmaster@example.net   # add a live SMTP handshake (never sends DATA)\n\n"
-    '  mxprobe explain "550 MI:SPF 发信IP未被发送域的SPF许可"\n\n'
-    "  mxprobe explain - < /var/log/mail.log\n\n"
-    "Exit codes: 0 nothing failed, 1 a check failed or a recipient was refused, 2 bad input or usage,\n"
-    "3 inconclusive (a check could not run and none failed)."
+    "\b\nExamples:\n"
+    "  mxprobe example.com                        why would receivers refuse mail from example.com?\n"
+    "  mxprobe example.com --ip 203.0.113.7 --helo mail.example.com\n"
+    "  mxprobe --ip 203.0.113.7                   pre-deploy check of a new sending IP\n"
+    "  mxprobe --ip 203.0.113.0/24 --json         a whole pool, JSON Lines\n"
+    "  mxprobe example.com --to a@example.net     add a live SMTP handshake (never sends DATA)\n"
+    '  mxprobe explain "550 MI:SPF 发信IP未被发送域的SPF许可"\n'
+    "  mxprobe explain --summary - < /var/log/mail.log\n"
+    "\n\b\nExit codes: 0 nothing failed; 1 a check failed or a recipient was refused;\n"
+    "2 bad input or usage; 3 inconclusive (a check could not run and none failed)."
 )
 
 _OWN_OPTIONS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
@@ -76,7 +78,13 @@ class DefaultGroup(typer.core.TyperGroup):
 
 app = typer.Typer(
     cls=DefaultGroup,
-    help="Tells a mail sender why their mail is refused, and proves it.",
+    help=(
+        "Tells a mail sender why their mail is refused, and proves it.\n\n\b\n"
+        "  mxprobe DOMAIN [OPTIONS]    check a sending domain and IP (options: mxprobe probe --help)\n"
+        "  mxprobe --ip IP [OPTIONS]   check a sending IP, or a pool (--ip CIDR)\n"
+        "  mxprobe explain TEXT|-      explain SMTP replies, bounce messages, mail logs\n"
+        "  mxprobe codes               list the reply-code catalogue"
+    ),
     epilog=EPILOG,
     add_completion=False,
     no_args_is_help=True,
@@ -98,10 +106,7 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Tells a mail sender why their mail is refused, and proves it.
-
-    Run `mxprobe DOMAIN` for the DNS root causes behind SMTP refusals, `mxprobe explain TEXT` to read a reply.
-    """
+    """The group's own options (--version); the commands do the work."""
 
 
 app.command("probe", epilog=EPILOG, help="Check the root causes of SMTP refusals for a sending domain/IP.")(

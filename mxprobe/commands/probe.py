@@ -26,40 +26,64 @@ OUT = "Output"
 
 def probe(
     domain: Annotated[
-        str | None, typer.Argument(help="The sending domain (the MAIL FROM / From: domain).")
+        str | None,
+        typer.Argument(metavar="DOMAIN", help="The sending domain (the MAIL FROM / From: domain)."),
     ] = None,
     ip: Annotated[
         str | None,
-        typer.Option("--ip", help="The sending IP (default: this host's public IP). A CIDR checks a pool."),
+        typer.Option(
+            "--ip",
+            metavar="IP|CIDR",
+            help="The sending IP (default: this host's public IP). A CIDR checks a pool.",
+        ),
     ] = None,
     ip_file: Annotated[
         Path | None,
-        typer.Option("--ip-file", help="Check a pool: one IP or CIDR per line.", rich_help_panel=DNS),
+        typer.Option(
+            "--ip-file", metavar="FILE", help="Check a pool: one IP or CIDR per line.", rich_help_panel=DNS
+        ),
     ] = None,
     helo: Annotated[
-        str | None, typer.Option("--helo", help="The HELO/EHLO name (default: the IP's PTR name).")
+        str | None,
+        typer.Option("--helo", metavar="NAME", help="The HELO/EHLO name (default: the IP's PTR name)."),
     ] = None,
     mail_from: Annotated[
-        str | None, typer.Option("--from", help="The MAIL FROM address (default: postmaster@DOMAIN).")
+        str | None,
+        typer.Option("--from", metavar="ADDRESS", help="The MAIL FROM address (default: postmaster@DOMAIN)."),
     ] = None,
     to: Annotated[
         list[str] | None,
-        typer.Option("--to", help="Recipient for a live handshake (repeatable).", rich_help_panel=SMTP),
+        typer.Option(
+            "--to",
+            metavar="ADDRESS",
+            help="Recipient for a live handshake (repeatable).",
+            rich_help_panel=SMTP,
+        ),
     ] = None,
     mx: Annotated[
-        str | None, typer.Option("--mx", help="SMTP server HOST[:PORT] to talk to.", rich_help_panel=SMTP)
+        str | None,
+        typer.Option(
+            "--mx", metavar="HOST[:PORT]", help="SMTP server HOST[:PORT] to talk to.", rich_help_panel=SMTP
+        ),
     ] = None,
     port: Annotated[
         int | None,
         typer.Option(
-            "--port", help="SMTP port (default 25; 465 with --tls, 587 with --auth).", rich_help_panel=SMTP
+            "--port",
+            metavar="PORT",
+            help="SMTP port (default 25; 465 with --tls, 587 with --auth).",
+            rich_help_panel=SMTP,
         ),
     ] = None,
     smtp_timeout: Annotated[
-        float, typer.Option("--smtp-timeout", help="Seconds for one SMTP step.", rich_help_panel=SMTP)
+        float,
+        typer.Option(
+            "--smtp-timeout", metavar="SECONDS", help="Seconds for one SMTP step.", rich_help_panel=SMTP
+        ),
     ] = 10.0,
     source: Annotated[
-        str | None, typer.Option("--source", help="Local address to connect from.", rich_help_panel=SMTP)
+        str | None,
+        typer.Option("--source", metavar="IP", help="Local address to connect from.", rich_help_panel=SMTP),
     ] = None,
     tls: Annotated[
         bool, typer.Option("--tls", help="Implicit TLS (port 465).", rich_help_panel=SMTP)
@@ -67,7 +91,10 @@ def probe(
     auth: Annotated[
         str | None,
         typer.Option(
-            "--auth", help="AUTH user; password from MXPROBE_PASSWORD or a prompt.", rich_help_panel=SMTP
+            "--auth",
+            metavar="USER",
+            help="AUTH user; password from MXPROBE_PASSWORD or a prompt.",
+            rich_help_panel=SMTP,
         ),
     ] = None,
     relay_test: Annotated[
@@ -76,12 +103,23 @@ def probe(
     nameserver: Annotated[
         list[str] | None,
         typer.Option(
-            "--nameserver", help="Resolver IP[:PORT] (repeatable; default: system).", rich_help_panel=DNS
+            "--nameserver",
+            metavar="IP[:PORT]",
+            help="Resolver IP[:PORT] (repeatable; default: system).",
+            rich_help_panel=DNS,
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Deadline of the whole run, seconds.")] = 15.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", help="Deadline of the whole run, seconds.")
+    ] = 15.0,
     dnsbl: Annotated[
-        list[str] | None, typer.Option("--dnsbl", help="Extra DNSBL zone (repeatable).", rich_help_panel=DNS)
+        list[str] | None,
+        typer.Option(
+            "--dnsbl",
+            metavar="[domain:]ZONE",
+            help="Extra blocklist zone, domain:ZONE for a domain list (repeatable).",
+            rich_help_panel=DNS,
+        ),
     ] = None,
     dnsbl_only: Annotated[
         bool,
@@ -90,25 +128,39 @@ def probe(
         ),
     ] = False,
     dqs_key: Annotated[
-        str | None, typer.Option("--dqs-key", help="Spamhaus DQS key (use DQS zones).", rich_help_panel=DNS)
+        str | None,
+        typer.Option(
+            "--dqs-key", metavar="KEY", help="Spamhaus DQS key (use DQS zones).", rich_help_panel=DNS
+        ),
     ] = None,
     dkim_selector: Annotated[
         list[str] | None,
-        typer.Option("--dkim-selector", help="DKIM selector (repeatable).", rich_help_panel=DNS),
+        typer.Option(
+            "--dkim-selector", metavar="SELECTOR", help="DKIM selector (repeatable).", rich_help_panel=DNS
+        ),
     ] = None,
     fetch: Annotated[
         bool, typer.Option("--fetch", help="Allow HTTPS fetches (MTA-STS policy).", rich_help_panel=DNS)
     ] = False,
     check: Annotated[
-        list[str] | None, typer.Option("--check", help="Run only these check ids (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--check",
+            metavar="ID",
+            help="Run only these checks (repeatable; or comma-separated: ptr,fcrdns).",
+        ),
     ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", help="DNS queries in flight (default 300 for one probe, 100 for a pool)."
+            "--concurrency",
+            metavar="N",
+            help="DNS queries in flight (default 300 for one probe, 100 for a pool).",
         ),
     ] = None,
-    rate: Annotated[float, typer.Option("--rate", help="DNS queries per second (0: no cap).")] = 0.0,
+    rate: Annotated[
+        float, typer.Option("--rate", metavar="QPS", help="DNS queries per second (0: no cap).")
+    ] = 0.0,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON for machines.", rich_help_panel=OUT)
@@ -146,7 +198,8 @@ def probe(
         raise InputError(
             f"{', '.join(handshake_flags)} apply to the SMTP handshake: give --to ADDRESS or --mx HOST"
         )
-    unknown = sorted(set(check or []) - set(CHECKS))
+    check = [c.strip().lower() for item in check or [] for c in item.split(",") if c.strip()]
+    unknown = sorted(set(check) - set(CHECKS))
     if unknown:
         raise InputError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
     from mxprobe.blocklists import parse_zone_option, validate_key
