@@ -23,6 +23,7 @@ from mxprobe.dns import Deadline, Dns, Limiter
 from mxprobe.errors import ExitCode, InputError
 from mxprobe.model import Status
 from mxprobe.options import Options
+from mxprobe.render import clean
 from mxprobe.report import Report
 
 if TYPE_CHECKING:
@@ -163,9 +164,12 @@ def run_pool_command(
     if mail_from is not None:
         mail_from = validate.address(mail_from, "MAIL FROM")
     pool = PoolInput()
-    addresses = list(pool.read(ip, ip_file))  # validates the whole input before any query is sent
+    listed = list(pool.read(ip, ip_file))  # validates the whole input before any query is sent
+    addresses = list(dict.fromkeys(listed))  # an address given twice is checked once
     if not addresses:
         raise InputError("the pool holds no address")
+    if len(addresses) < len(listed):
+        print(f"mxprobe: {len(listed) - len(addresses)} repeated addresses checked once", file=sys.stderr)
     summary = PoolSummary()
 
     async def consume() -> None:
@@ -198,13 +202,20 @@ def _progress(total: int) -> Progress:
     return progress
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _render_summary(summary: PoolSummary, skipped: int) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     console = Console(highlight=False, soft_wrap=True)
-    table = Table(title=f"{summary.ips} IPs checked" + (f", {skipped} lines skipped" if skipped else ""))
+    title = f"{_count(summary.ips, 'IP')} checked" + (
+        f", {_count(skipped, 'line')} skipped" if skipped else ""
+    )
+    table = Table(title=title)
     table.add_column("check")
     for status in Status:
         table.add_column(status.value, justify="right")
@@ -212,7 +223,8 @@ def _render_summary(summary: PoolSummary, skipped: int) -> None:
         table.add_row(check_id, *(str(counts.get(s.value, 0)) for s in Status))
     console.print(table)
     for (check_id, reason), ips in sorted(summary.failures.items(), key=lambda kv: -len(kv[1])):
-        shown = ", ".join(ips[:8]) + (f" and {len(ips) - 8} more" if len(ips) > 8 else "")
-        console.print(Text(f"{check_id}: {reason} — {len(ips)} IPs: {shown}"))
+        ordered = sorted(ips, key=ipaddress.ip_address)
+        shown = ", ".join(ordered[:8]) + (f" and {len(ips) - 8} more" if len(ips) > 8 else "")
+        console.print(Text(clean(f"{check_id}: {reason} — {_count(len(ips), 'IP')}: {shown}")))
     verdicts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.most_common())
     console.print(Text(f"verdicts: {verdicts}", style="bold"))
