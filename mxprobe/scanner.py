@@ -53,6 +53,10 @@ def build_target(
     if mx is not None:
         host, p = validate.host_port(mx, port)
         t.mx, t.port = host, p
+    if len(t.to) > 1:
+        from mxprobe.smtp import validate_recipients
+
+        validate_recipients(t.to, t.mx)  # one dialogue per run: recipients of one domain, or --mx
     return t
 
 

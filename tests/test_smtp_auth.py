@@ -189,7 +189,7 @@ async def test_implicit_tls_submission(dns_server: DnsServer, smtp_server: Any, 
 def test_cli_never_prints_the_secret(
     dns_server: DnsServer, smtp_server: Any, pki: TestPKI, as_json: bool
 ) -> None:
-    server = smtp_server(submission(pki, auth="535 5.7.8 no {arg}"))
+    server = smtp_server(submission(pki, auth="535 5.7.8 no {arg} (" + PASSWORD + ")"))
     args = [
         "smtp.test", "--ip", GOOD_IP, "--to", "user@dest.test", "--mx", f"mx1.dest.test:{server.port}",
         "--nameserver", dns_server.address, "--check", "ptr", "--auth", USER,
@@ -200,4 +200,40 @@ def test_cli_never_prints_the_secret(
     assert result.exit_code == 1, result.output
     assert f"AUTH PLAIN {SECRETS[1]}" in server.commands
     assert "AUTH PLAIN ********" in result.stdout
+    assert "535 5.7.8 no PLAIN ******** (********)" in result.stdout
     assert_no_secret(result.stdout, result.stderr)
+
+
+def test_a_one_letter_password_garbles_nothing(dns_server: DnsServer, smtp_server: Any, pki: TestPKI) -> None:
+    """A secret that is a common letter is no token of any reply: scrubbing it would garble every word that
+    holds an "x" (`Postfi********`) and, by the gaps, tell the secret. What mxprobe sends is still hidden."""
+    server = smtp_server(submission(pki, users={USER: "x"}, banner="220 {hostname} ESMTP Postfix x"))
+    args = [
+        "smtp.test", "--ip", GOOD_IP, "--to", "user@dest.test", "--mx", f"mx1.dest.test:{server.port}",
+        "--nameserver", dns_server.address, "--check", "ptr", "--auth", USER, "--json",
+    ]  # fmt: skip
+    env = {"MXPROBE_PASSWORD": "x", "SSL_CERT_FILE": str(pki.ca.cert_path)}
+    result = CliRunner().invoke(app, args, env=env)
+    data = json.loads(result.stdout)["smtp"]
+    texts = {s["step"]: s for s in data["steps"]}
+
+    assert result.exit_code == 0, result.output
+    assert texts["banner"]["text"] == "220 mx.infra.test ESMTP Postfix x"  # a whole "x" is no secret either
+    assert texts["auth"]["command"] == "AUTH PLAIN ********"
+    assert "********" not in json.dumps([s["text"] for s in data["steps"]])
+    assert base64.b64encode(f"\0{USER}\0x".encode()).decode() not in result.stdout + result.stderr
+
+
+async def test_echoed_secret_scrubbed_as_whole_tokens_only(
+    dns_server: DnsServer, smtp_server: Any, pki: TestPKI
+) -> None:
+    """The password inside punctuation is the password; inside a longer word it is another word."""
+    password = "test"
+    plain = base64.b64encode(f"\0{USER}\0{password}".encode()).decode()
+    reply = f"535 5.7.8 testing <{password}> failed (contest; {plain}; {password}, attest)"
+    server = smtp_server(submission(pki, users={USER: "other"}, auth=reply))
+    report = await auth_probe(dns_server, server, password=password)
+    [auth] = steps(report, "auth")
+
+    assert auth.text == "535 5.7.8 testing <********> failed (contest; ********; ********, attest)"
+    assert auth.command == "AUTH PLAIN ********"

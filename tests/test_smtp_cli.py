@@ -52,7 +52,7 @@ def test_acceptance_text(dns_server: DnsServer, smtp_server: Any) -> None:
     out = result.stdout
 
     assert result.exit_code == 1, result.output
-    assert "SMTP handshake  127.0.0.1 port" in out
+    assert "SMTP handshake with 127.0.0.1:" in out
     assert "C: EHLO [127.0.0.10]" in out and "S: 220 mx.postfix.test ESMTP Postfix" in out
     assert "S: 450 4.7.1 Client host rejected: cannot find your reverse hostname, [127.0.0.10]" in out
     assert "outcome: DEFERRED  cause ptr, confirmed by ptr" in out
@@ -74,8 +74,13 @@ def test_unreachable_server_is_inconclusive(dns_server: DnsServer, faulty_server
 
     assert time.monotonic() - started < 4
     assert result.exit_code == 3, result.output  # nothing failed; the handshake could not say
-    steps = json.loads(result.stdout)["smtp"]["steps"]
+    data = json.loads(result.stdout)
+    steps = data["smtp"]["steps"]
     assert steps[-1]["step"] == "banner" and steps[-1]["fault"] == "timeout"
+    check = next(c for c in data["checks"] if c["id"] == "smtp")
+    assert check["summary"].startswith(
+        f"no SMTP server answered at 127.0.0.1:{server.port}: no greeting within"
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,3 +109,108 @@ def test_bad_input_is_one_line_and_exit_2(
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mxprobe: error: ") and words in lines[0], lines
     assert server.peers == []  # nothing was sent
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_recipients_of_two_domains_are_refused_in_any_order(
+    dns_server: DnsServer, smtp_server: Any, order: int
+) -> None:
+    """Each domain has its own MX: one dialogue cannot tell what both receivers say, and reporting the
+    null-MX domain's recipient as accepted by another domain's server would be false."""
+    server = smtp_server(postfix_like())
+    recipients = ["a@dest.test", "b@nullmx.dest.test"][::order]
+    result = mxprobe(dns_server, "--ip", GOOD_IP, "--check", "ptr", "--port", str(server.port),
+                     *(x for r in recipients for x in ("--to", r)))  # fmt: skip
+
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "mxprobe: error: --to has recipients at dest.test and nullmx.dest.test, each domain with its own MX: "
+        "run mxprobe once per domain, or give --mx to send them all to one server"
+    ]
+    assert server.peers == []
+
+
+def test_recipients_of_two_domains_go_to_the_mx_given(dns_server: DnsServer, smtp_server: Any) -> None:
+    server = smtp_server(postfix_like())
+    result = mxprobe(dns_server, "--ip", GOOD_IP, "--check", "ptr", "--mx", f"127.0.0.1:{server.port}",
+                     "--to", "a@dest.test", "--to", "b@Other.TEST", "--json")  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert server.commands[2:4] == ["RCPT TO:<a@dest.test>", "RCPT TO:<b@other.test>"]
+
+
+def test_validate_recipients() -> None:
+    from mxprobe.errors import InputError
+    from mxprobe.smtp import validate_recipients
+
+    validate_recipients(["a@dest.test", "b@DEST.test."], None)  # one domain, however it is spelled
+    validate_recipients(["a@dest.test", "b@other.test"], "mx.other.test")
+    validate_recipients([], None)
+    validate_recipients(["a@bücher.dest.test", "b@xn--bcher-kva.dest.test"], None)  # IDN and punycode
+    for recipients in (["b@xn--bcher-kva.dest.test", "a@dest.test"], ["a@dest.test", "b@bücher.dest.test"]):
+        with pytest.raises(InputError, match=r"recipients at dest\.test and xn--bcher-kva\.dest\.test,"):
+            validate_recipients(recipients, None)
+
+
+def test_refused_mx_reads_naturally(dns_server: DnsServer, faulty_server: Any) -> None:
+    server = faulty_server("refuse")
+    result = mxprobe(dns_server, *handshake_args(server, ip=GOOD_IP), "--smtp-timeout", "1")
+    out = result.stdout
+
+    assert result.exit_code == 3, result.output
+    assert "recipient domain" not in out
+    assert f"smtp  no SMTP server answered: connection refused by 127.0.0.1:{server.port}: no SMTP" in out
+    assert f"SMTP handshake with 127.0.0.1:{server.port}\n" in out
+    assert "127.0.0.1 127.0.0.1" not in out
+    assert "  mx 127.0.0.1  failed: connection refused by" in out
+
+
+def test_candidates_line_names_each_server_once(dns_server: DnsServer, smtp_server: Any) -> None:
+    server = smtp_server(postfix_like())
+    result = mxprobe(dns_server, "--ip", GOOD_IP, "--check", "ptr", "--port", str(server.port),
+                     "--to", "user@backup.dest.test")  # fmt: skip
+    out = result.stdout
+
+    assert result.exit_code == 0, result.output
+    assert "  mx down.dest.test (preference 10) [127.0.0.2]  failed: connection refused by" in out
+    assert "  mx up.dest.test (preference 20) [127.0.0.1]  connected" in out
+    assert "  mx gone.dest.test (preference 30)  failed: no A/AAAA record (NXDOMAIN)" in out
+    assert f"SMTP handshake with up.dest.test 127.0.0.1:{server.port}\n" in out
+
+
+def test_null_mx_header_names_the_domain(dns_server: DnsServer) -> None:
+    result = mxprobe(dns_server, "--ip", GOOD_IP, "--check", "ptr", "--to", "user@nullmx.dest.test")
+
+    assert result.exit_code == 1, result.output
+    assert "SMTP handshake with the MX of nullmx.dest.test\n" in result.stdout
+    assert "SMTP handshake \n" not in result.stdout
+
+
+def test_server_text_exact_in_json_and_escaped_in_text(dns_server: DnsServer, smtp_server: Any) -> None:
+    """Controls in a reply are data: JSON carries them as they came (its own escaping), text shows them."""
+    evil = "550 5.7.1 \x1b[31mno\x1b[0m \x07 thanks"
+    server = smtp_server(postfix_like(rcpt=evil, banner="220 \x1b]0;pwn\x07 ESMTP"))
+    args = [*handshake_args(server, ip=GOOD_IP), "--relay-test"]
+    data = json.loads(mxprobe(dns_server, *args, "--json").stdout)
+    check = next(c for c in data["checks"] if c["id"] == "smtp")
+    text = mxprobe(dns_server, *args).stdout
+
+    assert data["smtp"]["steps"][1]["text"] == "220 \x1b]0;pwn\x07 ESMTP"
+    assert f"rejected RCPT TO:<user@dest.test>: {evil}; relay test inconclusive" in check["summary"]
+    assert check["evidence"][-1]["answer"] == [evil]
+    assert evil in data["smtp"]["relay_test"]["summary"]
+    assert "\x1b" not in text and "\x07" not in text
+    assert "S: 220 \\x1b]0;pwn\\x07 ESMTP" in text
+    assert "550 5.7.1 \\x1b[31mno\\x1b[0m \\x07 thanks" in text.split("SMTP handshake")[0]  # the check line
+    assert "relay test: the relay recipient was refused for another reason" in text
+
+
+def test_binary_garbage_exact_in_json(dns_server: DnsServer, faulty_server: Any) -> None:
+    server = faulty_server("garbage")
+    args = [*handshake_args(server, ip=GOOD_IP), "--smtp-timeout", "1"]
+    data = json.loads(mxprobe(dns_server, *args, "--json").stdout)
+    text = mxprobe(dns_server, *args).stdout
+
+    assert data["smtp"]["diagnosis"].startswith("not an SMTP server: it answered '\x00\x01\x02")
+    assert "not an SMTP server: it answered '\\x00\\x01\\x02" in text and "\x00" not in text

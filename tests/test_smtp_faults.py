@@ -40,7 +40,7 @@ async def timed_probe(dns: DnsServer, server: ScriptedSmtpServer | None, **kw: A
         ),
         ("drop_after_ehlo", "ehlo", "disconnected", "closed the connection instead of replying", "error"),
         ("http", "banner", "not-smtp", "not an SMTP server: it answered 'HTTP/1.1 400 Bad Request'", "error"),
-        ("garbage", "banner", "not-smtp", "not an SMTP server: it answered '\\x00\\x01", "error"),
+        ("garbage", "banner", "not-smtp", "not an SMTP server: it answered '\x00\x01", "error"),
         ("long_line", "banner", "too-long", "longer than this client accepts", "error"),
         ("endless_multiline", "banner", "too-long", "a multi-line reply that never ends", "error"),
     ],
@@ -235,3 +235,16 @@ async def test_tls_garbage_in_the_handshake(dns_server: DnsServer, smtp_server: 
 
     assert starttls.fault == "tls" and starttls.error.startswith("the TLS handshake failed: ")
     assert elapsed < 2 * TIMEOUT + SLACK
+
+
+async def test_a_password_that_is_a_word_leaves_mxprobe_words_alone(
+    dns_server: DnsServer, unanswered_port: int
+) -> None:
+    """Only what the server says is scrubbed of the secret: mxprobe's own advice keeps its words."""
+    report = await probe(
+        dns_server, ip=GOOD_IP, checks=("ptr",), to=("user@nomx.dest.test",), smtp_timeout=TIMEOUT,
+        port=unanswered_port, auth_user="alice", auth_password="test",
+    )  # fmt: skip
+    first = smtp_of(report).steps[0]
+
+    assert first.fault == "timeout" and "test from a network that allows it" in first.error

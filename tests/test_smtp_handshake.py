@@ -504,3 +504,51 @@ async def test_text_transcript_and_no_markup_from_the_server(
     assert "S: 450 4.7.1 Client host rejected: cannot find your reverse hostname, [127.0.0.10]" in out
     assert "outcome: DEFERRED  cause ptr, confirmed by ptr" in out
     assert "confirmed by ptr: 127.0.0.10 has no PTR" in out
+
+
+# ------------------------------------------------------------------------------------ the join's wording
+
+
+async def test_checks_left_out_by_check_are_named_so(dns_server: DnsServer, smtp_server: Any) -> None:
+    server = smtp_server(postfix_like(reject="reverse_hostname"))
+    report = await probe(dns_server, server, checks=("smtp",))  # --ip given, ptr and fcrdns not selected
+    smtp = smtp_of(report)
+
+    assert (smtp.cause, smtp.confirmed_by) == ("ptr", None)
+    assert smtp.diagnosis == (
+        "not confirmed: the ptr, fcrdns check(s) were not selected with --check; "
+        "run without --check to confirm the cause"
+    )
+
+
+async def test_checks_partly_left_out_are_named(dns_server: DnsServer, smtp_server: Any) -> None:
+    server = smtp_server(postfix_like(reject="reverse_hostname"))
+    report = await probe(dns_server, server, ip=GOOD_IP, checks=("ptr",))
+    diagnosis = smtp_of(report).diagnosis
+
+    assert diagnosis.startswith(
+        "the DNS looks right from here (ptr pass; fcrdns not selected with --check): "
+    )
+
+
+async def test_skipped_checks_are_not_a_pass(dns_server: DnsServer, smtp_server: Any) -> None:
+    """No sending IP: ptr and fcrdns are `skip`, which proves nothing either way."""
+    server = smtp_server(postfix_like(reject="reverse_hostname"))
+    target = build_target("smtp.test", to=["user@dest.test"], mx=f"127.0.0.1:{server.port}")
+    report = await run(target, smtp_options(dns_server, discover_ip=False))
+    smtp = smtp_of(report)
+
+    assert check_status(report, "ptr") == Status.SKIP
+    assert "looks right" not in smtp.diagnosis and "pass" not in smtp.diagnosis
+    assert smtp.diagnosis.startswith("not confirmed: ptr was skipped (")
+
+
+async def test_relay_refused_is_in_the_summary(dns_server: DnsServer, smtp_server: Any) -> None:
+    server = smtp_server(postfix_like(rcpt=_relay_guard))
+    report = await probe(dns_server, server, ip=GOOD_IP, relay_test=True)
+    check = report.check("smtp") or pytest.fail("no smtp check")
+
+    assert check.summary == (
+        f"127.0.0.1:{server.port} accepted <user@dest.test>; "
+        "relay test passed: relaying to example.net refused"
+    )

@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from mxprobe.render import clean
-from mxprobe.smtp.session import SmtpResult, Step
+from mxprobe.smtp.session import Candidate, SmtpResult, Step
 
 OUTCOME_STYLE = {
     "accepted": "bold green",
@@ -24,12 +24,11 @@ _CODE_STYLE = {"2": "green", "3": "cyan", "4": "yellow", "5": "red"}
 
 
 def render_smtp(console: Any, result: SmtpResult) -> None:
-    console.print(Text.assemble(("SMTP handshake", "bold"), f"  {clean(_target(result))}"))
+    console.print(Text.assemble(("SMTP handshake with ", "bold"), clean(result.where())))
     for candidate in result.mx_candidates:
-        pref = f" (preference {candidate.preference})" if candidate.preference is not None else ""
-        reason = f": {candidate.reason}" if candidate.reason else ""
-        line = f"  mx {candidate.host}{pref} {candidate.address or '-'}  {candidate.status}{reason}"
-        console.print(Text(clean(line), style="dim" if candidate.status == "not tried" else ""))
+        console.print(
+            Text(clean(_candidate(candidate)), style="dim" if candidate.status == "not tried" else "")
+        )
     if result.source or result.helo:
         origin = f"  from {result.source or 'the default address'}"
         if result.source_reason:
@@ -43,11 +42,15 @@ def render_smtp(console: Any, result: SmtpResult) -> None:
     _verdict(console, result)
 
 
-def _target(result: SmtpResult) -> str:
-    if result.address is None:
-        return f"to {result.domain}" if result.domain else ""
-    host = f"{result.host} " if result.host and result.host != result.address else ""
-    return f"{host}{result.address} port {result.port}"
+def _candidate(candidate: Candidate) -> str:
+    """`mx NAME (preference N) [ADDRESS]  STATUS: reason`, each part only when it says something."""
+    line = f"  mx {candidate.host}"
+    if candidate.preference is not None:
+        line += f" (preference {candidate.preference})"
+    if candidate.address is not None and candidate.address != candidate.host:
+        line += f" [{candidate.address}]"
+    line += f"  {candidate.status}"
+    return f"{line}: {candidate.reason}" if candidate.reason else line
 
 
 def _step(console: Any, result: SmtpResult, step: Step) -> None:
@@ -92,7 +95,7 @@ def _tls(console: Any, result: SmtpResult) -> None:
             if value:
                 console.print(Text(clean(f"    {key}: {value}")))
         if tls.verified:
-            console.print(Text(f"    ✔ valid for {tls.hostname}", style="green"))
+            console.print(Text(clean(f"    ✔ valid for {tls.hostname}"), style="green"))
         for problem in tls.problems:
             console.print(Text(clean(f"    ✖ {problem}"), style="red"))
         if tls.unchecked:

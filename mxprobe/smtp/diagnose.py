@@ -40,6 +40,14 @@ _NEEDS = {
     "dbl": "the sending DOMAIN",
     "mx": "the sending DOMAIN",
 }
+# The relay test in the smtp summary: a passed test is worth a word, not only a failed one.
+_RELAY_VERDICTS = {
+    "open": "FAILED: the server relays mail to example.net for anyone (an open relay)",
+    "refused": "passed: relaying to example.net refused",
+    "inconclusive": "inconclusive: the relay recipient was refused for another reason",
+    "not judged": "not judged: an authenticated client may relay",
+    "not tested": "not run: MAIL FROM was refused",
+}
 FAULT_FIXES = {
     "refused": "Check the MX host and port; nothing accepts SMTP connections there.",
     "timeout": "Test from a network that allows outbound SMTP, or ask the provider to open port 25.",
@@ -60,7 +68,7 @@ def join(result: SmtpResult, checks: list[CheckResult]) -> None:
     by_id = {c.id: c for c in [*checks, tls]}
     for step in result.steps:
         if step.refused and step.explanation is not None:
-            step.confirmed_by, step.diagnosis = _prove(step, by_id)
+            step.confirmed_by, step.diagnosis = _prove(step, by_id, result.selected)
     verdict = result.verdict_step
     if verdict is not None and verdict.refused and result.outcome != "accepted":
         result.confirmed_by = verdict.confirmed_by
@@ -69,7 +77,7 @@ def join(result: SmtpResult, checks: list[CheckResult]) -> None:
     checks.append(tls)
 
 
-def _prove(step: Step, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
+def _prove(step: Step, by_id: dict[str, CheckResult], selected: list[str]) -> tuple[str | None, str]:
     explanation = step.explanation
     assert explanation is not None
     # The smtp check is this handshake, and the tls check is STARTTLS's own reply: neither proves the reply.
@@ -77,7 +85,8 @@ def _prove(step: Step, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
     wanted = [c for c in explanation.checks if c not in own]
     if not wanted:
         return None, f"cause {explanation.cause}: no DNS check proves it. {explanation.advice.en}"
-    ran = [by_id[i] for i in wanted if i in by_id]
+    ran = [by_id[i] for i in wanted if i in by_id and by_id[i].status != Status.SKIP]
+    unrun = _unrun(wanted, by_id, selected)
     failed = next((c for c in ran if c.status == Status.FAIL), None)
     if failed is not None and not explanation.specific:
         # A reply known only by its code says nothing precise: a failed check is a lead, not a proof.
@@ -88,9 +97,7 @@ def _prove(step: Step, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
     if failed is not None:
         return failed.id, f"confirmed by {failed.id}: {_gist(failed)}{_evidence(failed)}"
     if not ran:
-        needs = sorted({_NEEDS.get(i, "") for i in wanted} - {""})
-        hint = f" (give {' and '.join(needs)} to run them)" if needs else ""
-        return None, f"not confirmed: the {', '.join(wanted)} check(s) did not run{hint}"
+        return None, f"not confirmed: {unrun}"
     broken = [c for c in ran if c.status == Status.ERROR]
     if broken:
         c = broken[0]
@@ -100,7 +107,32 @@ def _prove(step: Step, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
         c = warned[0]
         return None, f"not confirmed: {c.id} only warns ({c.summary}); otherwise {_ALTERNATIVES}"
     passed = ", ".join(c.id for c in ran)
-    return None, f"the DNS looks right from here ({passed} pass): {_ALTERNATIVES}"
+    also = f"; {unrun}" if unrun else ""
+    return None, f"the DNS looks right from here ({passed} pass{also}): {_ALTERNATIVES}"
+
+
+def _unrun(wanted: list[str], by_id: dict[str, CheckResult], selected: list[str]) -> str:
+    """Why the checks that could prove a cause gave no answer: left out by --check (the user can simply
+    run them), not applicable to this target (the input they need), or skipped (their own reason)."""
+    absent = [i for i in wanted if i not in by_id]
+    left_out = [i for i in absent if selected and i not in selected]
+    missing = [i for i in absent if i not in left_out]
+    parts = []
+    if left_out:
+        if len(left_out) == len(wanted):
+            parts.append(
+                f"the {', '.join(left_out)} check(s) were not selected with --check; run without --check "
+                "to confirm the cause"
+            )
+        else:
+            parts.append(f"{', '.join(left_out)} not selected with --check")
+    if missing:
+        needs = sorted({_NEEDS.get(i, "") for i in missing} - {""})
+        hint = f" (give {' and '.join(needs)} to run them)" if needs else ""
+        parts.append(f"the {', '.join(missing)} check(s) did not run{hint}")
+    skipped = [by_id[i] for i in wanted if i in by_id and by_id[i].status == Status.SKIP]
+    parts.extend(f"{c.id} was skipped ({c.summary})" for c in skipped)
+    return "; ".join(parts)
 
 
 def _gist(check: CheckResult) -> str:
@@ -116,17 +148,9 @@ def _evidence(check: CheckResult) -> str:
     return f" ({ev.query} → {', '.join(ev.answer) if ev.answer else ev.rcode})"
 
 
-def _where(result: SmtpResult) -> str:
-    if result.host is None:
-        return result.domain or "the recipient domain"
-    address = f"[{result.address}]" if result.address and ":" in result.address else result.address
-    name = result.host if result.host != result.address else ""
-    return f"{name} {address}:{result.port}".strip()
-
-
 def _step_evidence(result: SmtpResult, step: Step) -> Evidence:
     return Evidence(
-        query=f"smtp {_where(result)} {step.command or step.step}",
+        query=f"smtp {result.where()} {step.command or step.step}",
         answer=step.text.split("\n") if step.text else [],
         rcode="NOERROR" if step.code is not None else "ERROR",
         note=step.error,
@@ -135,7 +159,7 @@ def _step_evidence(result: SmtpResult, step: Step) -> Evidence:
 
 def smtp_check(result: SmtpResult) -> CheckResult:
     """The handshake as one check result: what the receiver did with the recipients, and why."""
-    where = _where(result)
+    where = result.where()
     verdict = result.verdict_step
     evidence = list(result.dns_evidence)
     if verdict is not None:
@@ -155,12 +179,14 @@ def smtp_check(result: SmtpResult) -> CheckResult:
     elif verdict is not None and verdict.fault:
         fix = FAULT_FIXES.get(verdict.fault, "")
     relay = result.relay_test
+    relay_clause = ""
     if relay is not None:
         details["relay_test"] = relay["summary"]
+        relay_clause = f"; relay test {_RELAY_VERDICTS[relay['verdict']]}"
     if result.outcome == "accepted":
         rcpts = [s.command.removeprefix("RCPT TO:") for s in result.steps if s.step == "rcpt"]
         what = ", ".join(rcpts) if rcpts else "MAIL FROM (no --to: RCPT not tested)"
-        if relay is not None and relay.get("verdict") == "open":
+        if relay is not None and relay["verdict"] == "open":
             return CheckResult(
                 "smtp",
                 Status.FAIL,
@@ -171,7 +197,7 @@ def smtp_check(result: SmtpResult) -> CheckResult:
                 "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
                 "reject_unauth_destination).",
             )
-        return CheckResult("smtp", Status.PASS, f"{where} accepted {what}", details, evidence)
+        return CheckResult("smtp", Status.PASS, f"{where} accepted {what}{relay_clause}", details, evidence)
     if result.outcome in ("deferred", "rejected"):
         if verdict is None:
             summary = result.diagnosis  # decided from the DNS alone: it names the domain
@@ -182,18 +208,22 @@ def smtp_check(result: SmtpResult) -> CheckResult:
             summary = f"{where} {result.outcome} at {verdict.step}: {verdict.error}"
         if result.confirmed_by:
             summary += f" (confirmed by {result.confirmed_by})"
-        return CheckResult("smtp", Status.FAIL, summary, details, evidence, fix)
+        return CheckResult("smtp", Status.FAIL, summary + relay_clause, details, evidence, fix)
     if verdict is None:
         summary = f"no SMTP server could be reached: {result.diagnosis or 'no address to try'}"
+    elif result.host is None:  # no server greeted: the reason (one per server tried) is the diagnosis
+        reason = result.diagnosis or verdict.error
+        named = any(c.address and c.address in reason for c in result.mx_candidates)
+        summary = f"no SMTP server answered{'' if named else f' at {where}'}: {reason}"
     else:
-        summary = f"{where}: the dialogue failed at {verdict.step}: {verdict.error}"
-    return CheckResult("smtp", Status.ERROR, summary, details, evidence, fix)
+        summary = f"the dialogue with {where} failed at {verdict.step}: {verdict.error}"
+    return CheckResult("smtp", Status.ERROR, summary + relay_clause, details, evidence, fix)
 
 
 def tls_check(result: SmtpResult) -> CheckResult:
     """STARTTLS and the certificate, judged as the module docstring says."""
     tls = result.tls
-    where = _where(result)
+    where = result.where()
     strict = result.auth is not None  # --auth: a mail client verifies, and a password is at stake
     if tls is None:
         why = "no SMTP server was reached" if result.host is None else "the dialogue ended before EHLO"

@@ -10,9 +10,12 @@ Hard rules, each enforced in one place:
   probe is never sent.
 - Every step is bounded by `min(--smtp-timeout, what the run's deadline leaves)`; `handshake` adds a last
   guard around the whole dialogue so that nothing outlives the deadline.
-- The AUTH password never leaves `_Secrets`: commands carrying it are recorded as `AUTH PLAIN ********`, and
-  every reply and error text is scrubbed of it and of its base64 forms before it is stored. It is sent only
-  over TLS whose certificate verifies: a password must not go to whoever answers.
+- The AUTH password never leaves `_Secrets`: what mxprobe sends with it (the AUTH argument, the answers to
+  334 challenges) is recorded as `********`, and a reply or error that echoes it or one of its base64 forms
+  as a whole token has that token replaced before it is stored. It is sent only over TLS whose certificate
+  verifies: a password must not go to whoever answers.
+- Every reply is stored as the server sent it (controls included; only undecodable bytes become U+FFFD):
+  escaping it is the renderers' job, and JSON consumers get the exact text.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import base64
 import contextlib
 import errno
 import ipaddress
+import re
 import socket
 import ssl
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -49,6 +53,10 @@ T = TypeVar("T")
 RELAY_TEST_ADDRESS = "mxprobe-relay-test@example.net"
 SLOW_REPLY = 2.0  # seconds: a slower reply is reported as a delay (tarpit)
 REDACTED = "********"
+# A shorter password is no token worth hunting in replies: "x" would turn every "x" into a redaction,
+# garbling the text and, by the gaps, telling the secret. What mxprobe itself sends is redacted whatever
+# the length.
+MIN_SCRUBBED = 4
 _GRACE = 1.0  # seconds the last guard waits past the deadline before it cuts the dialogue
 _VERBS = frozenset({"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "RSET", "QUIT"})
 # Steps whose refusal decides the outcome (RCPT for --relay-test, RSET and QUIT do not).
@@ -158,10 +166,26 @@ class SmtpResult:
     auth: dict[str, Any] | None = None
     relay_test: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    selected: list[str] = field(default_factory=list, repr=False)  # --check: the checks the join may cite
     dns_evidence: list[Any] = field(
         default_factory=list, repr=False
     )  # mxprobe.model.Evidence of the MX lookup
     verdict_step: Step | None = field(default=None, repr=False)  # the step that decided the outcome
+
+    def where(self) -> str:
+        """The server the report is about, for sentences: the one that answered, else the only one tried,
+        else the recipient domain's MX (or the --mx name, when it has several addresses)."""
+        tried = {(c.host, c.address) for c in self.mx_candidates if c.status != "not tried"}
+        if self.host is not None or len(tried) == 1:
+            host, address = (self.host, self.address) if self.host is not None else tried.pop()
+            if address is None:
+                return f"{host}:{self.port}"
+            literal = f"[{address}]" if ":" in address else address
+            return f"{host} {literal}:{self.port}" if host != address else f"{literal}:{self.port}"
+        if self.domain:
+            return f"the MX of {self.domain}"
+        hosts = sorted({c.host for c in self.mx_candidates})
+        return f"{hosts[0]}:{self.port}" if len(hosts) == 1 else "the server"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,8 +213,9 @@ class SmtpResult:
 
 async def handshake(ctx: Context) -> SmtpResult:
     """Talk to the recipient's MX (or --mx) as a sender would, stopping before DATA. Never raises for the
-    network; raises InputError only for a --source this host cannot use."""
-    result = SmtpResult(port=ctx.target.port)
+    network; raises InputError only for a --source this host cannot use, or recipients of several domains."""
+    validate_recipients(ctx.target.to, ctx.target.mx)
+    result = SmtpResult(port=ctx.target.port, selected=list(ctx.options.only))
     deadline = ctx.dns.deadline
     source = choose_source(ctx.options.source, ctx.target.ip)
     result.source, result.source_reason = source if source else (None, "")
@@ -213,6 +238,24 @@ def _cut(result: SmtpResult, fault: str, reason: str) -> None:
         last.fault, last.error = fault, reason
     else:
         result.steps.append(Step(fault if result.steps else "connect", fault=fault, error=reason))
+
+
+def validate_recipients(to: Sequence[str], mx: str | None) -> None:
+    """Refuse recipients of several domains unless --mx names the one server for all of them.
+
+    Each domain has its own MX, and a sender delivers to each separately: one dialogue cannot say what
+    every receiver would answer, and reporting one domain's recipient as accepted by another's server
+    would be false. A run per domain keeps the report (one server, one outcome) true, whatever the order
+    of the arguments.
+    """
+    if mx:
+        return
+    domains = sorted({validate.domain_of(validate.address(r, "RCPT TO")) for r in to})
+    if len(domains) > 1:
+        raise InputError(
+            f"--to has recipients at {', '.join(domains[:-1])} and {domains[-1]}, each domain with its own "
+            "MX: run mxprobe once per domain, or give --mx to send them all to one server"
+        )
 
 
 def choose_source(given: str | None, sending_ip: str | None) -> tuple[str, str] | None:
@@ -246,7 +289,7 @@ async def _handshake(ctx: Context, result: SmtpResult) -> None:
         if candidate.address is None or candidate.status != "not tried":
             continue
         if deadline.expired():
-            candidate.reason = "not tried: the run's deadline was reached"
+            candidate.reason = "the run's deadline was reached"
             continue
         other_family = result.source and (":" in result.source) != (":" in candidate.address)
         if other_family and result.source_reason == "--source":
@@ -276,13 +319,8 @@ async def find_candidates(ctx: Context, result: SmtpResult) -> list[Candidate]:
     if t.mx:
         hosts = [(None, t.mx)]
     else:
-        domain = validate.domain_of(t.to[0])
+        domain = validate.domain_of(t.to[0])  # the only one: see validate_recipients
         result.domain = domain
-        others = sorted({validate.domain_of(r) for r in t.to[1:]} - {domain})
-        if others:
-            result.notes.append(
-                f"one session to {domain}'s MX: recipients at {', '.join(others)} are sent there too"
-            )
         if domain.startswith("["):  # an address literal: user@[192.0.2.1]
             literal = validate.ip(domain, "recipient address literal")
             result.mx_candidates = [Candidate(domain, None, literal)]
@@ -391,15 +429,16 @@ class _Secrets:
         if self.password:
             for raw in (f"\0{self.user}\0{self.password}", self.password):
                 forms.append(base64.b64encode(raw.encode()).decode())
-        self._forms = sorted((f for f in forms if f), key=len, reverse=True)
+        wanted = sorted({f for f in forms if len(f) >= MIN_SCRUBBED}, key=len, reverse=True)
+        # Whole tokens only: the secret next to a letter or digit is part of another word, not the secret.
+        alternatives = "|".join(re.escape(f) for f in wanted)
+        self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if wanted else None
 
     def plain(self) -> str:
         return base64.b64encode(f"\0{self.user}\0{self.password}".encode()).decode()
 
     def scrub(self, text: str) -> str:
-        for form in self._forms:
-            text = text.replace(form, REDACTED)
-        return text
+        return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
 
 
 # ---------------------------------------------------------------------------------------------- session
@@ -433,9 +472,7 @@ class _Session:
 
     def record(self, step: Step, code: int, message: str, started: float) -> None:
         step.elapsed_ms = (time.monotonic() - started) * 1000
-        # aiosmtplib keeps undecodable bytes as surrogates, which no output can print: make them U+FFFD.
-        message = message.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        lines = self.secrets.scrub(message).split("\n")
+        lines = self.secrets.scrub(_printable(message)).split("\n")
         step.code = code
         step.text = "\n".join(
             f"{code}{'-' if i < len(lines) - 1 else ' '}{line}" for i, line in enumerate(lines)
@@ -453,12 +490,14 @@ class _Session:
             )
 
     def fail(self, step: Step, fault: str, error: str, started: float | None = None) -> None:
-        """Record why `step` got no reply; with no `started`, the command was never sent."""
+        """Record why `step` got no reply; with no `started`, the command was never sent. `error` is this
+        module's words; any server text quoted in it was scrubbed where it was quoted (only the server's text
+        is: a password that is a word must not blank out the same word in mxprobe's own sentences)."""
         if started is not None:
             step.elapsed_ms = (time.monotonic() - started) * 1000
         elif step.command:
             step.sent = False
-        step.fault, step.error = fault, self.secrets.scrub(error)
+        step.fault, step.error = fault, error
 
     @property
     def connected(self) -> bool:
@@ -551,7 +590,7 @@ class _Session:
             self.fail(step, exc.fault, exc.partial or self._silent_text(timeout), started)
             return False
         except aiosmtplib.SMTPResponseException as exc:  # a reply that is not SMTP at all
-            self.fail(step, *_malformed(exc), started)
+            self.fail(step, *_malformed(exc, self.secrets.scrub), started)
             return False
         except (aiosmtplib.SMTPConnectError, OSError) as exc:
             tls_error = _ssl_cause(exc)
@@ -578,7 +617,7 @@ class _Session:
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if task in done:
                 return task.result()
-            partial = _partial_reply(self.smtp, timeout)
+            partial = _partial_reply(self.smtp, timeout, self.secrets.scrub)
             task.cancel()
             await asyncio.wait({task})
             self._close()
@@ -658,7 +697,7 @@ class _Session:
         except aiosmtplib.SMTPServerDisconnected:
             self.fail(step, "disconnected", "the server closed the connection instead of replying", started)
         except aiosmtplib.SMTPResponseException as exc:
-            self.fail(step, *_malformed(exc), started)
+            self.fail(step, *_malformed(exc, self.secrets.scrub), started)
             self._close()
         except OSError as exc:
             self.fail(step, "disconnected", f"the connection failed: {exc}", started)
@@ -701,7 +740,7 @@ class _Session:
             )
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code < 0:
-                self.fail(step, *_malformed(exc), started)
+                self.fail(step, *_malformed(exc, self.secrets.scrub), started)
                 self._close()
                 return False
             self.record(step, exc.code, exc.message, started)  # refused (454): the dialogue goes on in clear
@@ -842,7 +881,7 @@ class _NoReply(Exception):
         self.fault = "too-long" if partial else "timeout"  # a reply that never ends breaks the protocol
 
 
-def _partial_reply(smtp: aiosmtplib.SMTP | None, timeout: float) -> str:
+def _partial_reply(smtp: aiosmtplib.SMTP | None, timeout: float, scrub: Callable[[str], str]) -> str:
     """What arrived of an unfinished reply. aiosmtplib keeps it in a private buffer and has no public way to
     show it; when that buffer is not there (another version), the caller says "no reply" instead."""
     buffer = getattr(smtp.protocol if smtp is not None else None, "_buffer", None)
@@ -850,14 +889,14 @@ def _partial_reply(smtp: aiosmtplib.SMTP | None, timeout: float) -> str:
         return ""
     data = bytes(buffer)
     lines = data.split(b"\n")
-    first = lines[0][:60].decode("utf-8", "replace").rstrip("\r")
+    first = scrub(lines[0].decode("utf-8", "replace").rstrip("\r"))[:60]  # whole, then cut
     if len(lines) > 2 and all(line[3:4] == b"-" for line in lines[:-1]):
         return (
             f"no complete reply within {timeout:.1f} s: {len(lines) - 1} lines arrived, each announcing "
             f"another ('{first}' ...), and never a last one: a multi-line reply that never ends"
         )
     return (
-        f"no complete reply within {timeout:.1f} s: {len(data)} bytes arrived without a line end ({first!a})"
+        f"no complete reply within {timeout:.1f} s: {len(data)} bytes arrived without a line end ('{first}')"
     )
 
 
@@ -899,20 +938,25 @@ def _connect_error(exc: OSError, address: str, port: int, source: str | None) ->
     return "unreachable", f"cannot connect to {address}:{port}: {exc.strerror or exc}"
 
 
-def _malformed(exc: aiosmtplib.SMTPResponseException) -> tuple[str, str]:
-    message = str(exc.message)
+def _printable(text: str) -> str:
+    """aiosmtplib keeps undecodable bytes as surrogates, which no output can encode: make them U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _malformed(exc: aiosmtplib.SMTPResponseException, scrub: Callable[[str], str]) -> tuple[str, str]:
+    message = _printable(str(exc.message))
     if "too long" in message.lower():
         return "too-long", (
             "the reply is longer than this client accepts (8192 bytes a line, 32 KB a reply): an over-long "
             "line, or a multi-line reply that never ends; RFC 5321 limits a reply line to 512 bytes"
         )
-    shown = message.split(":", 1)[-1].strip()
+    shown = scrub(message.split(":", 1)[-1].strip())  # whole, then cut: a cut secret is no token
     hint = ""
     if shown.upper().startswith("HTTP/"):
         hint = " (an HTTP server)"
     elif shown[:1] in ("\x15", "\x16"):
         hint = " (a TLS server: try --tls)"
-    return "not-smtp", f"not an SMTP server: it answered {shown[:80]!a}{hint}"
+    return "not-smtp", f"not an SMTP server: it answered '{shown[:80]}'{hint}"
 
 
 def _ssl_cause(exc: BaseException) -> str | None:
