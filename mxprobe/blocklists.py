@@ -8,12 +8,15 @@ What the lists *are* lives in `checks/dnsbl.toml`; this module applies it. The r
 - A refusal code (Spamhaus 127.255.255.252/254/255, URIBL/SURBL 127.0.0.1, DBL 127.0.1.255) means the list
   did not answer the question: `error` with what to change (own resolver, DQS key), never `listed`. Counting
   these as listings is the most reported DNSBL-checker bug (pydnsbl #27, mox #354).
-- SERVFAIL, REFUSED, timeouts: `error` for that zone.
+- SERVFAIL, REFUSED, timeouts: `error` for that zone. Only a refusal code or REFUSED is called a refusal: a
+  list that refuses public resolvers but answered NXDOMAIN for its test point is reported as exactly that,
+  with the likely cause, because a guess stated as fact sends the user after the wrong problem.
 - Every zone is health-checked in the same run with its RFC 5782 test points, asked concurrently with the
-  real queries (only the verdict waits for them): the "listed" point (127.0.0.2, ::ffff:7f00:2, TEST) must be
-  listed, or the zone's "clean" answers prove nothing (a list blocking our resolver often answers NXDOMAIN to
-  everything); the "clean" point (127.0.0.1, ::ffff:7f00:1, INVALID) must not be, or the zone lists the
-  world (an expired domain under a squatter's wildcard: AHBL, SpamCannibal, MegaRBL): `broken`, not used.
+  real queries (only the verdict waits for them; their TXT is never asked): the "listed" point (127.0.0.2,
+  ::ffff:7f00:2, TEST) must be listed, or the zone's "clean" answers prove nothing (a list blocking our
+  resolver often answers NXDOMAIN to everything); the "clean" point (127.0.0.1, ::ffff:7f00:1, INVALID) must
+  not be, or the zone lists the world (an expired domain under a squatter's wildcard: AHBL, SpamCannibal,
+  MegaRBL): `broken`, not used.
 - Identical queries are asked once per run by the DNS layer, so the test points cost one query per zone
   however many subjects a check asks about.
 
@@ -541,7 +544,9 @@ class Record:
     meaning: str = ""
     reason: str = ""
     error: str = ""
-    error_kind: str = ""  # refused | rewritten | dns | canary
+    # refused (a refusal code, or REFUSED) | rewritten | dns | canary (test point not listed) | silent (the
+    # same, on a list known to refuse public resolvers)
+    error_kind: str = ""
     note: str = ""
 
     @property
@@ -549,25 +554,36 @@ class Record:
         return self.zone.url.replace("{ip}", self.subject.text).replace("{domain}", self.subject.text)
 
     def to_dict(self, redact: Redactor) -> dict[str, Any]:
-        key = "ip" if self.zone.kind == "ip" else "domain"
-        data: dict[str, Any] = {
-            "zone": self.zone.display,
-            "name": self.zone.name,
-            key: self.subject.text,
+        """What a user acts on first (the text report shows a record on one shortened line): the zone, the
+        domain when several are asked, the status, the codes and what they mean, the list's reason or the
+        error, the removal URL; the rest after. The IP is the check's, so it comes last."""
+        data: dict[str, Any] = {"zone": self.zone.display}
+        if self.zone.kind == "domain":
+            data["domain"] = self.subject.text
+        data |= {
             "status": self.status,
-            "query": redact(self.query),
             "codes": self.codes,
             "meaning": self.meaning,
             "reason": self.reason,
-            "url": self.url,
             "error": redact(self.error),
-            "severity": self.zone.severity,
+            "url": self.url,
         }
-        if self.subject.sources:
-            data["sources"] = self.subject.sources
         if self.note:
             data["note"] = self.note
+        if self.subject.sources:
+            data["sources"] = self.subject.sources
+        data |= {"name": self.zone.name, "query": redact(self.query), "severity": self.zone.severity}
+        if self.zone.kind == "ip":
+            data["ip"] = self.subject.text
         return data
+
+
+# The order of zones in a check's details and evidence: what the user must act on first.
+STATUS_ORDER = ("listed", "broken", "error", "clean", "skipped")
+
+
+def _rank(status: str) -> int:
+    return STATUS_ORDER.index(status)
 
 
 @dataclass
@@ -575,6 +591,7 @@ class ZoneOutcome:
     zone: Zone
     records: list[Record]
     evidence: list[Evidence]
+    health: Health | None = None
 
     @property
     def status(self) -> str:
@@ -589,14 +606,15 @@ class ZoneOutcome:
         return {r.error_kind for r in self.records if r.status == "error"}
 
 
-async def _ask(dns: Dns, zone: Zone, name: str, shared: bool = False) -> Asked:
+async def _ask(dns: Dns, zone: Zone, name: str, test_point: bool = False) -> Asked:
     """One A query; a listing's TXT reason is asked as soon as its A answer is in, not after the canaries.
 
-    `shared`: a test point's answer is the same for every probed IP, so a pool asks it once for all.
+    A test point's answer is the same for every probed IP, so a pool asks it once for all (`shared`); its
+    TXT would only say "test", so it is not asked (one query less per zone, on every run).
     """
-    answer = await dns.query(name, "A", shared=shared)
+    answer = await dns.query(name, "A", shared=test_point)
     reading = read(zone, answer)
-    txt = await dns.query(name, "TXT", shared=shared) if reading.outcome == "listed" else None
+    txt = await dns.query(name, "TXT") if reading.outcome == "listed" and not test_point else None
     return Asked(name, answer, reading, txt)
 
 
@@ -611,39 +629,68 @@ def _test_points(zone: Zone, family: int) -> tuple[str, str, str, str]:
     return listed, clean, f"{reversed_ip(listed)[1]}.{zone.qzone}", f"{reversed_ip(clean)[1]}.{zone.qzone}"
 
 
-def _health(
-    zone: Zone, points: tuple[str, str], listed: Reading, clean: Reading
-) -> tuple[str, str, str] | None:
-    """(status, error kind, message) when the zone's test points say it cannot be trusted, else None."""
+@dataclass(frozen=True)
+class Health:
+    """Why a zone's test points say it cannot be trusted; `point` and `seen` (the rcode, or the codes it
+    answered) let the summary say what was observed when the listed test point is missing."""
+
+    status: str  # broken | error
+    kind: str  # error kind, see Record.error_kind
+    message: str
+    point: str = ""
+    seen: str = ""
+
+
+def _failure_kind(asked: Asked) -> str:
+    """The error kind of an answer that is no answer: only a refusal code or REFUSED is a refusal."""
+    outcome = asked.reading.outcome
+    if outcome == "failed":
+        return "refused" if asked.answer.rcode == "REFUSED" else "dns"
+    return outcome
+
+
+def _health(zone: Zone, points: tuple[str, str], listed: Asked, clean: Asked) -> Health | None:
+    """What the zone's test points say against trusting it, or None when they hold."""
     listed_point, clean_point = points
-    if clean.outcome == "listed":
-        return (
+    if clean.reading.outcome == "listed":
+        return Health(
             "broken",
             "",
             f"lists its test point {clean_point}, which no working list does: the zone is dead or lists "
             "everything (a wildcard); not used",
         )
-    for reading, point in ((clean, clean_point), (listed, listed_point)):
-        if reading.outcome in ("refused", "rewritten"):
-            return "error", reading.outcome, reading.error
-        if reading.outcome == "failed":
-            return "error", "dns", f"its health check ({point}) got no answer: {reading.error}"
-    if listed.outcome != "listed":
-        if zone.refuses_public_resolvers:
-            advice = "use your own resolver" + (" or a Spamhaus DQS key (--dqs-key)" if zone.dqs else "")
-            return (
-                "error",
-                "refused",
-                f"does not list its test point {listed_point}: the list is not answering your resolver "
-                f"(it blocks public and cloud resolvers): {advice}",
-            )
-        return (
-            "error",
-            "canary",
-            f"does not list its test point {listed_point}: the list is down or not answering your resolver, "
-            "so its 'not listed' proves nothing",
-        )
-    return None
+    for asked, point in ((clean, clean_point), (listed, listed_point)):
+        if asked.reading.outcome in ("refused", "rewritten"):
+            return Health("error", asked.reading.outcome, asked.reading.error)
+        if asked.reading.outcome == "failed":
+            message = f"its health check ({point}) got no answer: {asked.reading.error}"
+            return Health("error", _failure_kind(asked), message)
+    if listed.reading.outcome == "listed":
+        return None
+    seen = ", ".join(listed.reading.codes) or listed.answer.rcode
+    head = f"did not list its test point {listed_point} ({seen})"
+    if zone.refuses_public_resolvers:
+        advice = "use your own resolver" + (" or a Spamhaus DQS key (--dqs-key)" if zone.dqs else "")
+        why = f"{_WHY_SILENT[True][0]}; {advice}"
+        return Health("error", "silent", f"{head}: {why}", listed_point, seen)
+    return Health("error", "canary", f"{head}: {_WHY_SILENT[False][0]}", listed_point, seen)
+
+
+# Why a list may leave its test point unlisted: a likely cause, said as such. (record error, summary for one
+# zone, summary for several); the summary drops what "could not be checked" already says.
+_REFUSES_PUBLIC = "this list refuses public and cloud resolvers, so it is probably not answering yours"
+_WHY_SILENT = {
+    True: (
+        _REFUSES_PUBLIC,
+        _REFUSES_PUBLIC,
+        "these lists refuse public and cloud resolvers, so they are probably not answering yours",
+    ),
+    False: (
+        "the list is down or not answering your resolver, so its 'not listed' proves nothing",
+        "the list is down or not answering your resolver",
+        "these lists are down or not answering your resolver",
+    ),
+}
 
 
 async def assess(dns: Dns, zone: Zone, subjects: Sequence[Subject], redact: Redactor) -> ZoneOutcome:
@@ -671,12 +718,12 @@ async def assess(dns: Dns, zone: Zone, subjects: Sequence[Subject], redact: Reda
     listed_point, clean_point, listed_name, clean_name = _test_points(zone, family)
     names = list(dict.fromkeys(n for _, group in plans for n in group))
     asked = await asyncio.gather(
-        _ask(dns, zone, listed_name, shared=True),
-        _ask(dns, zone, clean_name, shared=True),
+        _ask(dns, zone, listed_name, test_point=True),
+        _ask(dns, zone, clean_name, test_point=True),
         *(_ask(dns, zone, n) for n in names),
     )
     canary_listed, canary_clean, by_name = asked[0], asked[1], {a.name: a for a in asked[2:]}
-    health = _health(zone, (listed_point, clean_point), canary_listed.reading, canary_clean.reading)
+    health = _health(zone, (listed_point, clean_point), canary_listed, canary_clean)
     evidence: list[Evidence] = []
 
     def show(a: Asked, note: str = "") -> None:
@@ -692,24 +739,23 @@ async def assess(dns: Dns, zone: Zone, subjects: Sequence[Subject], redact: Reda
     if health is not None or any(r.status == "listed" for r in records):
         show(canary_listed, f"test point {listed_point}: must be listed")
         show(canary_clean, f"test point {clean_point}: must not be listed")
-    return ZoneOutcome(zone, records, evidence)
+    return ZoneOutcome(zone, records, evidence, health)
 
 
-def _judge(zone: Zone, subject: Subject, asked: list[Asked], health: tuple[str, str, str] | None) -> Record:
+def _judge(zone: Zone, subject: Subject, asked: list[Asked], health: Health | None) -> Record:
     record = Record(zone, subject, "clean", query=asked[0].name if asked else "")
-    if health is not None and health[0] == "broken":
-        record.status, record.error = "broken", health[2]
+    if health is not None and health.status == "broken":
+        record.status, record.error = "broken", health.message
         return record
     listed = [a for a in asked if a.reading.outcome == "listed"]
     failed = [a for a in asked if a.reading.outcome in ("refused", "rewritten", "failed")]
     if failed:
         first = failed[0]
-        kind = first.reading.outcome if first.reading.outcome != "failed" else "dns"
-        record.status, record.query, record.error_kind = "error", first.name, kind
+        record.status, record.query, record.error_kind = "error", first.name, _failure_kind(first)
         record.error, record.codes = first.reading.error, list(first.reading.codes)
         return record
     if health is not None:
-        record.status, record.error_kind, record.error = health
+        record.status, record.error_kind, record.error = health.status, health.kind, health.message
         return record
     if listed:
         record.status, record.query = "listed", listed[0].name
@@ -758,14 +804,18 @@ async def check(
     checked: dict[str, Any] = (
         {"ip": subjects[0].text} if kind == "ip" else {"domains": {s.text: s.sources for s in subjects}}
     )
+    records = sorted((r for o in outcomes for r in o.records), key=lambda r: _rank(r.status))
     details: dict[str, Any] = {
         **checked,
-        "counts": {s: statuses.count(s) for s in ("listed", "clean", "error", "broken", "skipped")},
-        "zones": [r.to_dict(redact) for o in outcomes for r in o.records],
+        "counts": {s: statuses.count(s) for s in STATUS_ORDER},
+        "zones": [r.to_dict(redact) for r in records],
     }
     if notes or key_notes:
         details["notes"] = [*notes, *key_notes]
-    evidence = [e for o in outcomes for e in o.evidence]
+    ranked = sorted(
+        outcomes, key=lambda o: min((_rank(r.status) for r in o.records), default=len(STATUS_ORDER))
+    )
+    evidence = [e for o in ranked for e in o.evidence]
     return CheckResult(check_id, status, summary, details=details, evidence=evidence, fix=fix)
 
 
@@ -800,7 +850,7 @@ def verdict(
         return Status.ERROR, summary, _error_fix(errors)
     kinds = {k for o in errors for k in o.error_kinds}
     summary = f"{what} {verb} on none of the {len(usable)} blocklists that answered{trouble}"
-    if kinds & {"refused", "rewritten"}:
+    if kinds & {"refused", "silent", "rewritten"}:
         return Status.WARN, summary, _error_fix(errors)
     return Status.PASS, summary, ""
 
@@ -838,19 +888,33 @@ _KIND_TEXT = {
     "refused": "refused the query",
     "rewritten": "answers rewritten by your resolver",
     "dns": "no answer",
-    "canary": "test point missing",
 }
 
 
 def _error_reasons(errors: Sequence[ZoneOutcome]) -> str:
-    by_kind: dict[str, list[str]] = {}
+    """The zones that gave no usable answer, grouped by what was seen. A zone whose listed test point was
+    missing is said as such ("did not list its test point 127.0.0.2 (NXDOMAIN)"), with the likely cause."""
+    by_kind: dict[tuple[str, str], list[ZoneOutcome]] = {}
     for outcome in errors:
+        health = outcome.health
+        if health is not None and health.kind in ("silent", "canary"):
+            by_kind.setdefault((health.kind, health.seen), []).append(outcome)
+            continue
         for kind in sorted(outcome.error_kinds) or ["dns"]:
-            by_kind.setdefault(kind, []).append(outcome.zone.display)
+            by_kind.setdefault((kind, ""), []).append(outcome)
     parts = []
-    for kind, zones in by_kind.items():
+    for (kind, seen), group in by_kind.items():
+        zones = [o.zone.display for o in group]
         names = ", ".join(zones[:3]) + (f" and {len(zones) - 3} more" if len(zones) > 3 else "")
-        parts.append(f"{_KIND_TEXT.get(kind, kind)}: {names}")
+        if kind not in ("silent", "canary"):
+            parts.append(f"{_KIND_TEXT.get(kind, kind)}: {names}")
+            continue
+        one = len(zones) == 1
+        names = _joined(zones)[0] if len(zones) <= 3 else names
+        points = _names(o.health.point for o in group if o.health is not None)
+        what = f"test point {points[0]}" if len(points) == 1 else "test points"
+        why = _WHY_SILENT[kind == "silent"][1 if one else 2]
+        parts.append(f"{names} did not list {'its' if one else 'their'} {what} ({seen}): {why}")
     return "; ".join(parts)
 
 
@@ -866,7 +930,7 @@ def _listing_fix(listed: Sequence[Record]) -> str:
 def _error_fix(errors: Sequence[ZoneOutcome]) -> str:
     kinds = {k for o in errors for k in o.error_kinds}
     advice = []
-    if "refused" in kinds:
+    if kinds & {"refused", "silent"}:
         advice.append(
             "Some lists refuse public and cloud resolvers (8.8.8.8, 1.1.1.1, cloud DNS): run mxprobe with "
             "--nameserver pointing at your own recursive resolver (e.g. unbound on this host); for Spamhaus "

@@ -113,8 +113,37 @@ async def test_a_domain_list_that_lists_everything_is_broken(dns_server: DnsServ
 async def test_a_domain_list_without_its_test_point_proves_nothing(dns_server: DnsServer) -> None:
     report = await probe(dns_server, "clean.example", "domain:quiet.dbl.test")
     quiet = records(report, "dbl")["quiet.dbl.test clean.example"]
-    assert quiet["error"].startswith("does not list its test point test")
+    assert quiet["error"].startswith("did not list its test point test (NXDOMAIN): the list is down")
     assert result(report)["status"] == "error"
+
+
+async def test_details_put_listings_first_and_name_the_domain_next_to_the_zone(dns_server: DnsServer) -> None:
+    zones = ["domain:quiet.dbl.test", "domain:world.dbl.test", "domain:list.dbl.test"]
+    report = await probe(dns_server, "spammy.example", *zones, helo="mx.clean.example")
+    shown = result(report)["details"]["zones"]
+    assert [(z["zone"], z["domain"], z["status"]) for z in shown] == [
+        ("list.dbl.test", "spammy.example", "listed"),
+        ("world.dbl.test", "spammy.example", "broken"),
+        ("world.dbl.test", "mx.clean.example", "broken"),
+        ("quiet.dbl.test", "spammy.example", "error"),
+        ("quiet.dbl.test", "mx.clean.example", "error"),
+        ("list.dbl.test", "mx.clean.example", "clean"),
+    ]
+    assert list(shown[0])[:8] == ["zone", "domain", "status", "codes", "meaning", "reason", "error", "url"]
+    assert "ip" not in shown[0]
+
+
+async def test_silent_domain_lists_with_different_test_points(make_dns_server: MakeServer) -> None:
+    server = make_dns_server([{"multi.uribl.com.": "", "multi.surbl.org.": ""}, *SUPPORT])
+    report = await probe(server, "clean.example", "domain:multi.uribl.com", "domain:multi.surbl.org")
+    data = result(report)
+    assert data["status"] == "error"
+    assert data["summary"].endswith(
+        "(multi.uribl.com and multi.surbl.org did not list their test points (NXDOMAIN): these lists refuse "
+        "public and cloud resolvers, so they are probably not answering yours)"
+    )
+    error = records(report, "dbl")["multi.uribl.com clean.example"]["error"]
+    assert error.startswith("did not list its test point test.uribl.com (NXDOMAIN): this list refuses public")
 
 
 async def test_ip_lists_are_not_asked_about_domains(dns_server: DnsServer) -> None:

@@ -7,6 +7,7 @@ written here and served with `make_dns_server`; nothing secret or stale is commi
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -125,6 +126,42 @@ async def test_2048_bit_key_passes_with_size_flags_and_strict_alignment(auth_dns
     assert [e.query for e in result.evidence][:1] == ["s1._domainkey.dkim.auth.test TXT"]
 
 
+async def test_key_details_give_length_and_fingerprint_not_the_base64(
+    auth_dns: DnsServer, keys: dict[str, str]
+) -> None:
+    result = await _dkim(auth_dns, "dkim.auth.test", "s1")
+    key = result.details["keys"][0]
+    assert key["p_length"] == len(keys["rsa2048"])
+    assert key["p_sha256"] == hashlib.sha256(base64.b64decode(keys["rsa2048"])).hexdigest()
+    assert keys["rsa2048"] not in json.dumps(result.details)
+    assert keys["rsa2048"] in result.evidence[0].answer[0]  # the record itself stays in the evidence
+
+
+@pytest.mark.parametrize(
+    ("pasted", "note"),
+    [
+        (
+            "s1._domainkey",
+            "--dkim-selector s1._domainkey read as selector s1 (record s1._domainkey.dkim.auth.test)",
+        ),
+        ("S1._domainkey.dkim.auth.test.", "read as selector s1 (record s1._domainkey.dkim.auth.test)"),
+        (
+            "s1._domainkey.other.test",
+            "; the name given is under other.test, the domain checked is dkim.auth.test",
+        ),
+    ],
+)
+async def test_a_pasted_record_name_is_read_as_its_selector(
+    auth_dns: DnsServer, pasted: str, note: str
+) -> None:
+    result = await _dkim(auth_dns, "dkim.auth.test", pasted)
+    assert result.status == Status.PASS, result.summary
+    assert result.summary.startswith("s1: 2048-bit rsa")
+    assert note in result.details["notes"][0]
+    assert "s1._domainkey.dkim.auth.test." in {q.qname for q in auth_dns.queries}
+    assert not any("_domainkey._domainkey" in q.qname for q in auth_dns.queries)
+
+
 async def test_512_bit_key_fails(auth_dns: DnsServer) -> None:
     result = await _dkim(auth_dns, "dkim.auth.test", "weak")
     assert result.status == Status.FAIL
@@ -167,6 +204,15 @@ async def test_unusable_given_key_fails(auth_dns: DnsServer, selector: str, word
     result = await _dkim(auth_dns, "dkim.auth.test", selector)
     assert result.status == Status.FAIL, result.summary
     assert words in result.summary + result.fix
+    (key,) = result.details["keys"]
+    assert key["status"] == "fail"  # the key's details agree with the verdict ...
+    assert words in " ".join(key["problems"])  # ... and name the problem
+    assert "0-bit" not in result.summary
+
+
+async def test_invalid_base64_is_said_in_the_summary(auth_dns: DnsServer) -> None:
+    result = await _dkim(auth_dns, "dkim.auth.test", "badb64")
+    assert result.summary.startswith("badb64: p= is not valid base64 (15 characters): the key cannot be read")
 
 
 async def test_testing_flag_warns(auth_dns: DnsServer) -> None:
@@ -210,6 +256,10 @@ async def test_common_selectors_are_all_asked_at_once_and_found_keys_reported(au
     assert result.status == Status.PASS
     assert [k["selector"] for k in result.details["keys"]] == ["google", "selector1"]
     assert "selector1: revoked" in result.summary
+    revoked = result.details["keys"][1]
+    assert revoked["status"] == "skip" and revoked["revoked"] is True
+    assert revoked["problems"][0].startswith("revoked (empty p=)")
+    assert "revoked" not in result.fix
     assert result.details["selectors_source"] == "dkim-selectors.txt"
 
 
@@ -242,6 +292,16 @@ async def test_dns_failure_is_an_error_not_a_missing_key(
     given = await _dkim(server, "down.auth.test", "s1")
     assert given.status == Status.ERROR
     assert "s1: no answer" in given.summary
+
+
+async def test_a_revoked_key_found_alone_warns_in_its_details_too(
+    make_dns_server: Callable[..., DnsServer],
+) -> None:
+    server = make_dns_server({"auth.test.": 'selector1._domainkey.gone TXT "v=DKIM1; k=rsa; p="'})
+    result = await _dkim(server, "gone.auth.test")
+    assert result.status == Status.WARN
+    assert result.summary == "selector1: revoked (empty p=); no usable key"
+    assert result.details["keys"][0]["status"] == "warn"
 
 
 def test_parse_key_reads_notes_services_and_hashes() -> None:

@@ -57,11 +57,12 @@ async def test_listed_ip_fails_with_codes_reason_and_url(dns_server: DnsServer) 
     assert zen["codes"] == ["127.0.0.2", "127.0.0.4"]
     assert zen["query"] == "20.100.51.198.zen.bl.test"
     assert zen["reason"].startswith("198.51.100.20 sent spam to our traps")
-    assert zen["meaning"] == "listed (this zone's return codes are not in mxprobe's data)"
+    assert zen["meaning"] == "listed (meaning unknown to mxprobe)"
     assert records(report, "dnsbl")["clean.bl.test"]["status"] == "clean"
     evidence = {e["query"]: e for e in data["evidence"]}
     assert evidence["20.100.51.198.zen.bl.test TXT"]["answer"][0].startswith("198.51.100.20 sent spam")
     assert evidence["1.0.0.127.zen.bl.test A"]["rcode"] == "NXDOMAIN"  # the canary that made it trusted
+    assert dns_server.count("2.0.0.127.zen.bl.test.", "TXT") == 0  # a test point's reason is never asked
     assert "remove the listing" in data["fix"]
     assert report.exit_code == ExitCode.FAILED
 
@@ -123,18 +124,31 @@ async def test_a_list_without_its_test_point_proves_nothing(dns_server: DnsServe
     report = await probe(dns_server, CLEAN_IP, "dead.bl.test", "zen.bl.test")
     dead = records(report, "dnsbl")["dead.bl.test"]
     assert dead["status"] == "error"
-    assert dead["error"].startswith("does not list its test point 127.0.0.2")
-    assert result(report)["status"] == "pass"  # one list down is noted, not a warning
+    assert dead["error"].startswith("did not list its test point 127.0.0.2 (NXDOMAIN): the list is down")
+    data = result(report)
+    assert data["status"] == "pass"  # one list down is noted, not a warning
+    assert data["summary"].endswith(
+        "1 could not be checked (dead.bl.test did not list its test point 127.0.0.2 (NXDOMAIN): "
+        "the list is down or not answering your resolver)"
+    )
+    assert "refused" not in data["summary"]
 
 
-@pytest.mark.parametrize(("fault", "rcode"), [("servfail", "SERVFAIL"), ("refused", "REFUSED")])
-async def test_servfail_and_refused_are_errors(dns_server: DnsServer, fault: str, rcode: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "rcode", "said"),
+    [("servfail", "SERVFAIL", "no answer"), ("refused", "REFUSED", "refused the query")],
+)
+async def test_servfail_and_refused_are_errors(
+    dns_server: DnsServer, fault: str, rcode: str, said: str
+) -> None:
     dns_server.set_fault("*.servfail.bl.test.", fault)
     report = await probe(dns_server, LISTED_IP, "servfail.bl.test", "zen.bl.test")
     broken = records(report, "dnsbl")["servfail.bl.test"]
     assert broken["status"] == "error"
     assert broken["error"].startswith(f"{rcode}: ")
-    assert result(report)["status"] == "fail"  # zen still lists it
+    data = result(report)
+    assert data["status"] == "fail"  # zen still lists it
+    assert f"1 could not be checked ({said}: servfail.bl.test)" in data["summary"]
 
 
 async def test_a_list_that_never_answers_times_out_within_the_deadline(dns_server: DnsServer) -> None:
@@ -154,6 +168,58 @@ async def test_the_deadline_ends_a_run_whose_lists_never_answer(dns_server: DnsS
     data = result(report)
     assert data["status"] == "error"
     assert report.elapsed_ms < 2500
+
+
+async def test_details_list_listed_then_broken_then_errors_with_the_useful_keys_first(
+    dns_server: DnsServer,
+) -> None:
+    zones = ["clean.bl.test", "refuse.bl.test", "dead.bl.test", "world.bl.test", "rewrite.bl.test"]
+    report = await probe(dns_server, LISTED_IP, *zones, "zen.bl.test", "spam.bl.test")
+    data = result(report)
+    shown = data["details"]["zones"]
+    assert [(z["zone"], z["status"]) for z in shown] == [
+        ("zen.bl.test", "listed"),
+        ("spam.bl.test", "listed"),
+        ("world.bl.test", "broken"),
+        ("refuse.bl.test", "error"),
+        ("dead.bl.test", "error"),
+        ("rewrite.bl.test", "error"),
+        ("clean.bl.test", "clean"),
+    ]
+    assert list(shown[0])[:7] == ["zone", "status", "codes", "meaning", "reason", "error", "url"]
+    assert list(shown[0])[-1] == "ip"
+    assert list(data["details"]["counts"]) == ["listed", "broken", "error", "clean", "skipped"]
+    assert data["evidence"][0]["query"] == "20.100.51.198.zen.bl.test A"  # the listing, not a clean list
+
+
+def test_text_report_shows_listings_first_on_short_lines(
+    dns_server: DnsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zones = ["clean.bl.test", "refuse.bl.test", "dead.bl.test", "world.bl.test", "rewrite.bl.test"]
+    zones += ["zen.bl.test", "spam.bl.test"]
+    argv = ["example.com", "--ip", LISTED_IP, "--nameserver", dns_server.address, "--check", "dnsbl"]
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--dnsbl-only", *(a for z in zones for a in ("--dnsbl", z))])
+    assert exited.value.code == ExitCode.FAILED
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    items = [line for line in lines if line.startswith("- zone=")]
+    assert [item.split(",")[:2] for item in items] == [
+        ["- zone=zen.bl.test", " status=listed"],
+        ["- zone=spam.bl.test", " status=listed"],
+        ["- zone=world.bl.test", " status=broken"],
+        ["- zone=refuse.bl.test", " status=error"],
+        ["- zone=dead.bl.test", " status=error"],
+        ["- zone=rewrite.bl.test", " status=error"],
+    ]
+    assert items[0].startswith(
+        "- zone=zen.bl.test, status=listed, codes=['127.0.0.2', '127.0.0.4'], meaning="
+    )
+    assert items[4].startswith(
+        "- zone=dead.bl.test, status=error, error=did not list its test point 127.0.0.2"
+    )
+    assert "… and 1 more (see --json)" in lines
+    evidence = [line for line in lines if line.startswith("evidence:")]
+    assert evidence[0] == "evidence: 20.100.51.198.zen.bl.test A → 127.0.0.2, 127.0.0.4"
 
 
 # -- IPv6 ----------------------------------------------------------------------------------------------------
@@ -177,7 +243,7 @@ async def test_an_unknown_list_without_an_ipv6_test_point_is_not_trusted_for_ipv
     report = await probe(dns_server, CLEAN_IP6, "spam.bl.test", "v6.bl.test")
     spam = records(report, "dnsbl")["spam.bl.test"]
     assert spam["status"] == "error"
-    assert spam["error"].startswith("does not list its test point ::ffff:7f00:2")
+    assert spam["error"].startswith("did not list its test point ::ffff:7f00:2 (NXDOMAIN)")
 
 
 async def test_a_list_whose_ipv6_half_lists_everything_is_broken_for_ipv6_only(dns_server: DnsServer) -> None:
@@ -303,13 +369,40 @@ async def test_spamhaus_public_resolver_refusal(make_dns_server: MakeServer) -> 
     assert "--dqs-key KEY" in data["fix"]
 
 
-async def test_spamhaus_silent_to_a_public_resolver_is_a_refusal(make_dns_server: MakeServer) -> None:
+async def test_spamhaus_silent_says_what_was_seen_not_a_refusal(make_dns_server: MakeServer) -> None:
+    """NXDOMAIN for the test point of a list that blocks public resolvers is likely, not proven, a refusal."""
     server = make_dns_server([REAL_LISTS / "bl.spamcop.net.zone", {"zen.spamhaus.org.": ""}])
     report = await probe(server, CLEAN_IP, "zen.spamhaus.org", "bl.spamcop.net")
     zen = records(report, "dnsbl")["zen.spamhaus.org"]
     assert zen["status"] == "error"
-    assert "it blocks public and cloud resolvers" in zen["error"]
-    assert result(report)["status"] == "warn"
+    assert zen["error"] == (
+        "did not list its test point 127.0.0.2 (NXDOMAIN): this list refuses public and cloud resolvers, so "
+        "it is probably not answering yours; use your own resolver or a Spamhaus DQS key (--dqs-key)"
+    )
+    data = result(report)
+    assert data["status"] == "warn"
+    assert data["summary"] == (
+        f"{CLEAN_IP} is on none of the 1 blocklists that answered; 1 could not be checked (zen.spamhaus.org "
+        "did not list its test point 127.0.0.2 (NXDOMAIN): this list refuses public and cloud resolvers, so "
+        "it is probably not answering yours)"
+    )
+    assert "refused" not in data["summary"]
+    assert "--dqs-key KEY" in data["fix"]
+
+
+async def test_several_silent_lists_are_named_together(make_dns_server: MakeServer) -> None:
+    silent = {
+        f"{z}.": "" for z in ("zen.spamhaus.org", "sbl.spamhaus.org", "xbl.spamhaus.org", "pbl.spamhaus.org")
+    }
+    server = make_dns_server(silent)
+    report = await probe(server, CLEAN_IP, *(z.rstrip(".") for z in silent))
+    data = result(report)
+    assert data["status"] == "error"
+    assert data["summary"] == (
+        f"could not check {CLEAN_IP}: 4 of 4 blocklists gave no usable answer (zen.spamhaus.org, "
+        "sbl.spamhaus.org, xbl.spamhaus.org and 1 more did not list their test point 127.0.0.2 (NXDOMAIN): "
+        "these lists refuse public and cloud resolvers, so they are probably not answering yours)"
+    )
 
 
 async def test_dqs_key_queries_dqs_zones_and_never_shows_the_key(make_dns_server: MakeServer) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,7 +53,6 @@ class Key:
 
     selector: str
     name: str
-    record: str
     status: Status = Status.PASS
     key_type: str = ""
     bits: int = 0
@@ -64,20 +64,28 @@ class Key:
     services: list[str] = field(default_factory=list)
     notes: str = ""
     problems: list[str] = field(default_factory=list)
+    unreadable: str = ""  # why no key could be read from the record (syntax, base64, key data)
+    p_length: int = 0  # characters of the p= value
+    p_sha256: str = ""  # SHA-256 of the decoded key: a fingerprint to compare with the signer's key
 
     def problem(self, status: Status, text: str) -> None:
         self.problems.append(text)
         self.status = worst([self.status, status])
 
+    def cannot_read(self, text: str) -> None:
+        """A fatal problem: verifiers get no key from this record, so every signature with it fails."""
+        self.unreadable = text
+        self.problem(Status.FAIL, text)
+
     @property
     def usable(self) -> bool:
-        return self.status != Status.FAIL and not self.revoked
+        return self.status != Status.FAIL and not self.revoked and not self.unreadable
 
     def describe(self) -> str:
         if self.revoked:
             return f"{self.selector}: revoked (empty p=)"
-        if not self.key_type:
-            return f"{self.selector}: {self.problems[0] if self.problems else 'unreadable'}"
+        if self.unreadable:
+            return f"{self.selector}: {self.unreadable}"
         size = f"{self.bits}-bit " if self.key_type == "rsa" else ""
         text = f"{self.selector}: {size}{self.key_type}"
         tags = [f"t={':'.join(self.flags)}"] if self.flags else []
@@ -86,21 +94,24 @@ class Key:
         return f"{text}, {' '.join(tags)}" if tags else text
 
     def to_dict(self) -> dict[str, Any]:
+        """The key's verdict and its problems first (the text report shows one shortened line per key); the
+        key itself as its length and fingerprint: the record is in the evidence, base64 helps nobody here."""
         return {
             "selector": self.selector,
-            "name": self.name,
             "status": self.status.value,
-            "record": self.record,
+            "problems": self.problems,
             "key_type": self.key_type,
             "bits": self.bits,
-            "revoked": self.revoked,
-            "testing": self.testing,
-            "strict": self.strict,
             "flags": self.flags,
             "hashes": self.hashes,
             "services": self.services,
             "notes": self.notes,
-            "problems": self.problems,
+            "p_length": self.p_length,
+            "p_sha256": self.p_sha256,
+            "revoked": self.revoked,
+            "testing": self.testing,
+            "strict": self.strict,
+            "name": self.name,
         }
 
 
@@ -112,7 +123,7 @@ def parse_key(selector: str, name: str, record: str) -> Key:
     """Judge one TXT record found at `<selector>._domainkey.<domain>` (RFC 6376 3.6.1, RFC 8301, RFC 8463)."""
     import dkim.util  # dkimpy: imported here, it pulls in its whole signing stack
 
-    key = Key(selector, name, record)
+    key = Key(selector, name)
     try:
         tags = {
             k.decode("ascii", "replace"): v.decode("ascii", "replace")
@@ -120,11 +131,11 @@ def parse_key(selector: str, name: str, record: str) -> Key:
         }
     except dkim.util.InvalidTagValueList as exc:
         kind = "duplicate tag" if isinstance(exc, dkim.util.DuplicateTag) else "malformed tag"
-        key.problem(Status.FAIL, f"syntax error ({kind} {_text(exc)!r}): verifiers cannot read this record")
+        key.cannot_read(f"syntax error ({kind} {_text(exc)!r}): verifiers cannot read this record")
         return key
     version = tags.get("v")
     if version is not None and version != "DKIM1":
-        key.problem(Status.FAIL, f"v={version}: verifiers discard a record whose v= is not DKIM1")
+        key.cannot_read(f"v={version}: verifiers discard a record whose v= is not DKIM1")
         return key
     if version is not None and next(iter(tags)) != "v":
         key.problem(
@@ -143,18 +154,20 @@ def parse_key(selector: str, name: str, record: str) -> Key:
     if key.services and not {"*", "email"} & set(key.services):
         key.problem(Status.FAIL, f"s={tags['s']}: the key is not for email (needs s=email or s=*)")
     if "p" not in tags:
-        key.problem(Status.FAIL, "no p= tag: this is not a DKIM key record")
+        key.cannot_read("no p= tag: this is not a DKIM key record")
         return key
     data = "".join(tags["p"].split())
-    if not data:
-        key.revoked = True
-        return key
     key.key_type = tags.get("k", "rsa").lower()
+    if not data:
+        key.revoked = True  # how bad depends on whether the sender signs with it: see run()
+        return key
+    key.p_length = len(data)
     try:
         der = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        key.problem(Status.FAIL, "p= is not valid base64: the key cannot be read")
+        key.cannot_read(f"p= is not valid base64 ({len(data)} characters): the key cannot be read")
         return key
+    key.p_sha256 = hashlib.sha256(der).hexdigest()
     _judge_key(key, der)
     return key
 
@@ -167,22 +180,20 @@ def _judge_key(key: Key, der: bytes) -> None:
         try:
             ed25519.Ed25519PublicKey.from_public_bytes(der)
         except ValueError:
-            key.problem(Status.FAIL, f"k=ed25519 but p= holds {len(der)} bytes, not a 32-byte Ed25519 key")
+            key.cannot_read(f"k=ed25519 but p= holds {len(der)} bytes, not a 32-byte Ed25519 key")
             return
         key.bits = 256
         return
     if key.key_type != "rsa":
-        key.problem(Status.FAIL, f"k={key.key_type}: unknown key type (verifiers know rsa and ed25519)")
+        key.cannot_read(f"k={key.key_type}: unknown key type (verifiers know rsa and ed25519)")
         return
     try:
         public = load_der_public_key(der)
     except (ValueError, TypeError):
-        key.problem(Status.FAIL, "p= is not an RSA public key (SubjectPublicKeyInfo): the key cannot be read")
+        key.cannot_read("p= is not an RSA public key (SubjectPublicKeyInfo): the key cannot be read")
         return
     if not isinstance(public, rsa.RSAPublicKey):
-        key.problem(
-            Status.FAIL, f"k=rsa but p= holds a {type(public).__name__.removesuffix('PublicKey')} key"
-        )
+        key.cannot_read(f"k=rsa but p= holds a {type(public).__name__.removesuffix('PublicKey')} key")
         return
     key.bits = public.key_size
     if key.bits < RSA_MIN_BITS:
@@ -280,7 +291,9 @@ async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
         return CheckResult("dkim", Status.SKIP, "no sending domain given")
-    given = list(dict.fromkeys(s.strip().lower().strip(".") for s in ctx.options.dkim_selectors if s.strip()))
+    read = [selector_of(s, domain) for s in ctx.options.dkim_selectors if s.strip(" .")]
+    given = list(dict.fromkeys(selector for selector, _ in read))
+    notes = list(dict.fromkeys(note for _, note in read if note))
     selectors = given or list(common_selectors())
     names = [f"{s}._domainkey.{domain}" for s in selectors]
     answers, align = await asyncio.gather(
@@ -305,10 +318,12 @@ async def run(ctx: Context) -> CheckResult:
             if given:
                 evidence.append(answer.evidence())
     evidence += align.evidence
+    _judge_revoked(keys, given=bool(given))
     details: dict[str, Any] = {
         "domain": domain,
         "selectors_source": "given" if given else SELECTORS_FILE,
         "selectors_tried": len(selectors),
+        **({"notes": notes} if notes else {}),
         "keys": [k.to_dict() for k in keys],
         "missing": missing,
         "unanswered": unanswered,
@@ -316,7 +331,6 @@ async def run(ctx: Context) -> CheckResult:
     }
     if given:
         extra = [(Status.FAIL, f"{s}: no key", _missing_fix(s, domain)) for s in missing]
-        extra += [(Status.FAIL, "", _REVOKED_FIX) for k in keys if k.revoked]
         extra += [(Status.ERROR, f"{s}: no answer", _UNANSWERED_FIX) for s in unanswered]
     elif unanswered and not keys:
         extra = [
@@ -341,6 +355,39 @@ async def run(ctx: Context) -> CheckResult:
     return _result(keys, extra, align, domain, details, evidence)
 
 
+def selector_of(text: str, domain: str) -> tuple[str, str]:
+    """The selector in a `--dkim-selector` value, and a note when the user pasted the record name instead
+    (`s1._domainkey`, `s1._domainkey.example.com`): asking `s1._domainkey._domainkey.example.com` would
+    report a key missing that is there."""
+    value = text.strip().lower().strip(".")
+    selector, sep, rest = value.partition("._domainkey")
+    if not sep or not selector or (rest and not rest.startswith(".")):
+        return value, ""
+    owner = rest.removeprefix(".")
+    note = (
+        f"--dkim-selector {text.strip()} read as selector {selector} (record {selector}._domainkey.{domain})"
+    )
+    if owner and owner != domain:
+        note += f"; the name given is under {owner}, the domain checked is {domain}"
+    return selector, note
+
+
+def _judge_revoked(keys: list[Key], *, given: bool) -> None:
+    """A revoked key (empty p=) fails every signature made with it. How much that matters depends on whether
+    the sender signs with it: a selector given by the user is one it signs with (fail); a common selector
+    found revoked next to a live key is a retired one after a key rotation (skip: nothing to fix); found
+    with no live key, the domain has no usable key (warn, as when none is found)."""
+    live = any(k.usable for k in keys)
+    for key in (k for k in keys if k.revoked):
+        if given:
+            key.problem(Status.FAIL, _REVOKED)
+        elif live:
+            key.problems.append(f"{_REVOKED} (a retired selector: normal after a key rotation)")
+            key.status = Status.SKIP
+        else:
+            key.problem(Status.WARN, _REVOKED)
+
+
 def _keys_of(selector: str, name: str, answer: Answer, *, strict: bool) -> list[Key]:
     """The key records at one selector; with a guessed selector, TXT records that are no key are ignored."""
     if answer.rcode != "NOERROR":
@@ -358,7 +405,7 @@ _NO_SELECTOR_FIX = (
     "DKIM-Signature header and run again with --dkim-selector S. If no message carries a DKIM-Signature, "
     "set up DKIM signing with a 2048-bit RSA key."
 )
-_REVOKED_FIX = "a revoked key (empty p=) fails every signature made with it: sign with a current selector"
+_REVOKED = "revoked (empty p=): every signature made with this selector fails; sign with a current one"
 _UNANSWERED_FIX = (
     "the DNS did not answer for some selectors: check --nameserver and --timeout, then run again"
 )
@@ -388,7 +435,7 @@ def _result(
     summary = "; ".join([k.describe() for k in keys] + [e[1] for e in extra if e[1]])
     if usable:
         summary += f"; {align.describe(domain)}"
-    fixes = [p for k in keys for p in k.problems] + [e[2] for e in extra if e[2]]
+    fixes = [p for k in keys if k.status != Status.SKIP for p in k.problems] + [e[2] for e in extra if e[2]]
     if any(k.key_type == "rsa" and 0 < k.bits < RSA_GOOD_BITS for k in keys):
         fixes.append(
             f"generate a {RSA_GOOD_BITS}-bit RSA key under a new selector, publish it, then switch signing"

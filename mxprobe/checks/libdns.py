@@ -64,10 +64,10 @@ async def prefetch_spf(client: Dns, domain: str) -> None:
         if depth > 10 or budget[0] <= 0:
             return
         budget[0] -= 1
-        # checkdmarc also asks the obsolete SPF type and the CNAME of every name it reads a record from.
-        answer, _, _ = await asyncio.gather(
-            client.query(name, "TXT"), client.query(name, "SPF"), client.query(name, "CNAME")
-        )
+        # checkdmarc also asks the obsolete SPF type and the CNAME of every name it reads a record from: asked
+        # beside the TXT, but the walk goes on as soon as the TXT is in.
+        side.extend(asyncio.ensure_future(client.query(name, t)) for t in ("SPF", "CNAME"))
+        answer = await client.query(name, "TXT")
         record = next(
             (t for t in answer.texts if t.lower() == "v=spf1" or t.lower().startswith("v=spf1 ")), None
         )
@@ -89,7 +89,9 @@ async def prefetch_spf(client: Dns, domain: str) -> None:
                 jobs.append(client.query(target, "A"))
         await asyncio.gather(*jobs)
 
+    side: list[asyncio.Future[Answer]] = []
     await walk(domain, 0)
+    await asyncio.gather(*side)
 
 
 async def prefetch_dmarc(client: Dns, domain: str) -> None:

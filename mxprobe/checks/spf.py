@@ -159,9 +159,12 @@ def _fix(ev: Evaluation, ip: str, record: str | None) -> str:
 
 
 async def run(ctx: Context) -> CheckResult:
-    ip, helo, mail_from = ctx.target.ip, await ctx.helo(), ctx.target.mail_from
+    ip, mail_from = ctx.target.ip, ctx.target.mail_from
     if ip is None:
         return CheckResult("spf", Status.SKIP, "no sending IP to evaluate SPF for (give --ip)")
+    # The MAIL FROM domain's SPF tree is known now; the HELO name may still wait for the IP's PTR.
+    warm = asyncio.ensure_future(prefetch_spf(ctx.dns, domain_of(mail_from))) if mail_from else None
+    helo = await ctx.helo()
     identities: list[tuple[str, str]] = []
     if mail_from:
         identities.append(("mailfrom", mail_from))
@@ -171,6 +174,8 @@ async def run(ctx: Context) -> CheckResult:
         return CheckResult("spf", Status.SKIP, "no MAIL FROM domain or HELO name to evaluate SPF for")
     # Each identity's record first: evidence, the record the fix edits, and a running loop for the bridge.
     records = await asyncio.gather(*(ctx.dns.query(domain_of(s), "TXT") for _, s in identities))
+    if warm is not None:
+        await warm
     evaluations = await asyncio.gather(*(evaluate(ctx, ip, i, s, helo or "") for i, s in identities))
     statuses = [
         (MAILFROM_STATUS if e.identity == "mailfrom" else HELO_STATUS).get(e.result, Status.ERROR)

@@ -10,6 +10,7 @@ checkdmarc is imported in the worker thread on first use (0.3 s of import time t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
         return CheckResult("spf-record", Status.SKIP, "no sending domain (give DOMAIN)")
+    prefetched = asyncio.ensure_future(prefetch_spf(ctx.dns, domain))  # the whole tree, while we read the top
     txt = await ctx.dns.query(domain, "TXT")
     if txt.failed:
         return lookup_failed("spf-record", txt, domain, "cannot read its SPF record", {"domain": domain})
@@ -75,7 +77,7 @@ async def run(ctx: Context) -> CheckResult:
             [txt.evidence()],
             f'Publish `{domain}. TXT "v=spf1 {term} -all"` listing every host that sends as {domain}.',
         )
-    await prefetch_spf(ctx.dns, domain)
+    await prefetched
     result, answers = await call_checkdmarc(ctx, "checkdmarc.spf", "check_spf", domain)
     evidence = unique_evidence([txt, *answers])
     failed = _failed_lookup(answers)
