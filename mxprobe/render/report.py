@@ -48,6 +48,13 @@ def _more(count: int) -> str:
     return f"… and {count} more (see --json)"
 
 
+def _flat(value: Any) -> str:
+    """A value inside a one-line record: lists as `a, b`, not as Python's `['a', 'b']`."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_flat(v) for v in value)
+    return str(value)
+
+
 def _short(value: Any, limit: int = MAX_VALUE) -> str:
     text = clean(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -62,11 +69,11 @@ def _detail_lines(value: Any, indent: str) -> list[str]:
                 lines.append(f"{indent}{key}:")
                 lines.extend(_detail_lines(item, indent + "  "))
             elif item not in (None, "", [], {}):
-                lines.append(f"{indent}{key}: {_short(item)}")
+                lines.append(f"{indent}{key}: {_short(_flat(item))}")
     elif isinstance(value, list):
         for item in value[:MAX_ITEMS]:
             if isinstance(item, dict):
-                pairs = (f"{k}={v}" for k, v in item.items() if v not in (None, "", [], {}))
+                pairs = (f"{k}={_flat(v)}" for k, v in item.items() if v not in (None, "", [], {}))
                 lines.append(f"{indent}- " + _short(", ".join(pairs)))
             else:
                 lines.append(f"{indent}- {_short(item)}")
