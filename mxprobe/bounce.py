@@ -10,9 +10,16 @@ Two sources, the structured one first:
   of the returned message: each SMTP reply found belongs to the last recipient address named before it
   (addresses of the sender and of the mailer daemon excluded), and each `host NAME[IP]` names its remote MTA.
 
-A recipient that got no SMTP reply (`connect to ...: Connection timed out`) is explained from its status code
-(RFC 3463) through `replies.status_reply`. Replies that say the same thing twice (the text part and the
-Diagnostic-Code usually do) are shown once; different replies for one recipient are all shown.
+A delivery-status report is also found where a user's paste or a plain-text bounce leaves it: a MIME body
+pasted without its headers (it starts at a `--boundary` line) is parsed as the multipart it is, and the
+per-recipient fields written inline in a text (`Final-Recipient:` ... `Diagnostic-Code:`) are read as a
+report, the text before them being the notification and the text after them the returned message.
+
+With a report, there is one result per failed recipient: its delivery-status fields (the text part only
+completes them), never one for the text part and one for the Diagnostic-Code. Without one, replies that say
+the same thing twice are shown once; different replies for one recipient are all shown. A recipient that got
+no SMTP reply (`connect to ...: Connection timed out`) is explained from its status code (RFC 3463) through
+`replies.status_reply`.
 
 The sending IP, for `explain --check`: the IP the reply itself names (`[192.0.2.1]`: what the receiver saw),
 else the first hop of the returned message's Received headers that came from outside private ranges and was
@@ -74,6 +81,15 @@ _HEADER_NAMES = (
 )  # fmt: skip
 _MARKER_LEAD = re.compile(r"^[\W_]+")  # dashes, spaces, &nbsp; before `Original message`, `原始邮件`
 _HEADER_LINE = re.compile(r"([!-9;-~]+):[ \t]")
+# A MIME body pasted without the message's headers: a boundary line followed by a part's headers.
+_PASTED_BOUNDARY = re.compile(r"^--([^\s]{1,70}?)[ \t]*\r?\n(?=[ \t]*content-[\w-]+:)", re.I | re.M)
+# The fields of a delivery-status report (RFC 3464 2.2, 2.3) that start one written inline in a text.
+_REPORT_START = re.compile(r"(?:reporting-mta|final-recipient|original-recipient|arrival-date):", re.I)
+_FIELD_LINE = re.compile(r"[a-z][\w-]*:", re.I)
+# A recipient's fields of a report, as a text holds them: Final-Recipient, then Action or Status.
+_INLINE_RECIPIENT = re.compile(
+    r"^(?:final|original)-recipient:[^\n]*\n(?:[^\n]*\n){0,6}?(?:action|status):", re.I | re.M
+)
 _HTML_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/td|/th|/li|/h[1-6]|/table)\b[^>]*>", re.I)
 _HTML_DROP = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.I | re.S)
 _HTML_TAG = re.compile(r"<[^>]*>")
@@ -203,7 +219,7 @@ def detect(head: str) -> bool:
     """
     return (
         _is_message(head)
-        or bool(_MIME_REPORT.search(head) or _DSN_PART.search(head))
+        or bool(_MIME_REPORT.search(head) or _DSN_PART.search(head) or _INLINE_RECIPIENT.search(head))
         or (_format(head) is not None)
     )
 
@@ -246,13 +262,26 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
     if "final-recipient" in msg or "reporting-mta" in msg:  # a delivery-status part pasted alone
         parts.dsn.extend(_field_blocks(data.decode("utf-8", "replace")))
     elif not any(name in msg for name in _HEADER_NAMES):  # pasted text with no mail headers
-        parts.texts.append(data.decode("utf-8", "replace"))
+        text = data.decode("utf-8", "replace")
+        boundary = _PASTED_BOUNDARY.search(text[:HEAD])
+        if boundary is not None:  # a MIME body: parse it as the multipart report it is
+            from email import message_from_string
+
+            header = f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary[1]}"'
+            _walk(message_from_string(f"{header}\n\n{text}", policy=policy.compat32), parts)
+        else:
+            parts.texts.append(text)
     else:
         _walk(msg, parts)
-    per_message = next((b for b in parts.dsn if "reporting-mta" in b), {})
-    sender = _sender(msg, per_message, parts.returned)
     texts = parts.texts or [_html_text(h) for h in parts.html]
     notification = "\n".join(texts)
+    if not parts.dsn:  # a report written inline: its fields are the report, what follows the returned message
+        notification, blocks, rest = _inline_report(notification)
+        parts.dsn.extend(blocks)
+        if rest.strip():
+            parts.returned.append(_headers(rest.lstrip()))
+    per_message = next((b for b in parts.dsn if "reporting-mta" in b), {})
+    sender = _sender(msg, per_message, parts.returned)
     fmt = _format(f"{_subject(msg)}\n{notification[:HEAD]}")
     returned_lines: list[str] = []
     if not parts.returned and fmt is not None:  # a text bounce quotes the returned message after a marker
@@ -284,12 +313,35 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
         for failure in _scan_text(notification, excluded, bounce):
             found.setdefault(failure.recipient.lower(), []).append(failure)
     for failures in found.values():
-        for failure in _distinct(failures):
+        distinct = _distinct(failures)
+        for failure in distinct[:1] if bounce.structured else distinct:  # a report: one per recipient
             bounce.recipients.append(_explained(failure, catalogue, bounce))
     if parts.defects:
         defects = ", ".join(sorted(set(parts.defects)))
         bounce.notes.append(f"the message is truncated or its MIME is broken ({defects}): read what is there")
     return bounce
+
+
+def _inline_report(text: str) -> tuple[str, list[dict[str, str]], str]:
+    """(the text before it, the field blocks, the text after it) of a delivery-status report written inline
+    in `text`; `(text, [], "")` when it holds none (no block names a recipient)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _REPORT_START.match(line)), None)
+    if start is None:
+        return text, [], ""
+    end = start
+    while end < len(lines):
+        line = lines[end]
+        if _FIELD_LINE.match(line) or (line[:1] in (" ", "\t") and line.strip()):
+            end += 1
+        elif not line.strip() and end + 1 < len(lines) and _REPORT_START.match(lines[end + 1]):
+            end += 1  # the blank line between the per-message fields and a recipient's, or two recipients'
+        else:
+            break
+    blocks = list(_field_blocks("\n".join(lines[start:end])))
+    if not any("final-recipient" in b or "original-recipient" in b for b in blocks):
+        return text, [], ""
+    return "\n".join(lines[:start]), blocks, "\n".join(lines[end:])
 
 
 def _walk(part: Message, parts: _Parts) -> None:

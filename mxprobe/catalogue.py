@@ -13,18 +13,27 @@ Matching order, most specific first (checks/README.md):
    a tie the entry with the reply's enhanced code, then catalogue order. When no entry of that code matches, a
    4xx/5xx reply is tried against the long patterns (>= `CROSS_CODE_MIN` literal characters) of the other
    4xx/5xx codes: administrators change reject codes (Postfix `unknown_client_reject_code`, `soft_bounce`),
-   not texts.
-3. enhanced status code (generic fallback): the entries for that code, else for its subject.detail (`X.7.26`);
-   when no fallback exists, the one specific entry with this reply code and enhanced code, if exactly one.
-4. basic reply code (generic fallback).
-5. nothing in the catalogue: an explanation synthesized from the reply's class. Cause `none` for 2xx/3xx; for
+   not texts. A provider's entry whose text other servers send too lists `markers` (`gsmtp`, `outlook.com`):
+   it matches only when one of them occurs in the reply, in the text around it (`input`: the log line, the
+   bounce lines) or in `context` (a log record's relay host).
+3. keyword (generic): a 4xx/5xx reply whose words name a cause (`PTR`, `blacklisted`, `DKIM`, `user unknown`;
+   checks/replies/keywords.toml). The keyword that starts first in the text wins, at one place the longest,
+   then catalogue order; keywords of cause `policy` ("access denied") name no root cause and count only when
+   no other keyword occurs.
+4. enhanced status code (generic fallback) of the reply's class: `550 4.7.1` is read as 5.7.1, since the reply
+   code decides whether a failure is temporary. The entries for that code, else for its subject.detail
+   (`X.7.26`); when no fallback exists, the one specific entry with this reply code and enhanced code, if
+   exactly one.
+5. basic reply code (generic fallback).
+6. nothing in the catalogue: an explanation synthesized from the reply's class. Cause `none` for 2xx/3xx; for
    4xx/5xx the subject of the enhanced code (RFC 3463: 1 addressing -> recipient, 2 mailbox -> mailbox, 3 mail
    system -> server, 4 network -> network, 5 protocol -> protocol, 6 content -> content, 7 policy -> policy),
    else `server` for 4xx (the receiver could not act now) and `policy` for 5xx (it refuses).
-Steps 3-5 report `specific: false`.
+Steps 3-6 report `specific: false`.
 
 Speed: patterns are plain substrings (no regular expressions), indexed by reply code and sorted longest first,
-so a reply costs one tokenisation, a dict lookup per token and a few `in` tests.
+and keywords are looked up by word in a dict, so a reply costs one or two tokenisations, a dict lookup per
+token and a few `in` tests.
 """
 
 from __future__ import annotations
@@ -73,6 +82,10 @@ _PLACEHOLDER = re.compile(r"\[[a-z0-9_\- ]+\]")
 _TOKEN = re.compile(r"[a-z0-9_]+(?:[:\-][a-z0-9_]+)*")
 _TOKEN_IN_TEXT = re.compile(r"(?<![a-z0-9_.@])(?>[a-z0-9_]+(?:[:\-][a-z0-9_]+)*)(?![@.][a-z0-9])")
 _TAG_WRAPPERS = "[]()"
+# Where a keyword may end: not inside a longer word, a dotted name or an address (`spam` in `spam.example`).
+_WORD_END = re.compile(r"(?![a-z0-9_]|[@.:\-][a-z0-9_])")
+_KEYWORD_CLASS = "failure"  # keyword entries fit any 4xx/5xx reply: the reply's code gives the class
+_WEAK_CAUSE = "policy"  # a keyword of this cause ("access denied") names no root cause: any other wins
 
 _SUBJECT_CAUSES = {
     "1": "recipient",
@@ -139,6 +152,8 @@ class Entry:
     meaning: Text
     advice: Text
     file: str  # the file it came from, relative to checks/
+    keywords: tuple[str, ...] = ()  # keyword entries: words that name the cause in any 4xx/5xx reply
+    markers: tuple[str, ...] = ()  # provider entries: one must occur with the reply for the pattern to count
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +170,8 @@ class Entry:
             "source": self.source,
             "meaning": self.meaning.to_dict(),
             "advice": self.advice.to_dict(),
+            "keywords": list(self.keywords),
+            "markers": list(self.markers),
             "file": self.file,
         }
 
@@ -215,6 +232,27 @@ class _Pattern:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Keyword:
+    """One keyword of a keyword entry: its first word (found by a dict lookup), and what must follow it."""
+
+    entry: Entry
+    first: str  # the first word; a stem when `prefix` and there is no `rest`
+    rest: str  # " limit": the other words, each after one space ("" for one word)
+    prefix: bool  # the keyword ended in `*`: its last word may go on (`blacklist*` -> `blacklisted`)
+    length: int
+    order: int  # catalogue order, for ties
+    weak: bool  # of cause `policy`: counts only when no other keyword occurs
+
+    def found_at(self, text: str, token: str, end: int) -> bool:
+        """Whether the keyword occurs at the word `token` that ends at `end` in `text`."""
+        if not self.rest:
+            return not self.prefix or token.startswith(self.first)
+        if token != self.first or not text.startswith(self.rest, end):
+            return False
+        return self.prefix or _WORD_END.match(text, end + len(self.rest)) is not None
+
+
 def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -232,6 +270,10 @@ class Catalogue:
 
     def __init__(self, entries: tuple[Entry, ...]) -> None:
         self.entries = entries
+        self._keywords: dict[str, list[_Keyword]] = {}  # by first word
+        self._stems: dict[str, list[_Keyword]] = {}  # one-word `stem*` keywords, by their first 4 letters
+        self._phrases: list[_Keyword] = []  # keywords with letters outside ASCII (Chinese): no words to split
+        markers: set[str] = set()
         self._by_tag: dict[str, list[tuple[Entry, _Pattern | None]]] = {}
         by_code: dict[int, list[_Pattern]] = {}
         cross: list[_Pattern] = []
@@ -239,7 +281,10 @@ class Catalogue:
         self._by_detail: dict[str, list[Entry]] = {}
         self._by_code_enhanced: dict[tuple[int, str], list[Entry]] = {}
         self._by_code: dict[int, list[Entry]] = {}
-        for entry in entries:
+        for order, entry in enumerate(entries):
+            markers.update(entry.markers)
+            for keyword in entry.keywords:
+                self._add_keyword(keyword, entry, order)
             pieces = _pieces(entry.pattern)
             compiled = (
                 _Pattern(entry, pieces, max(pieces, key=len), sum(map(len, pieces))) if pieces else None
@@ -254,7 +299,7 @@ class Catalogue:
                 if entry.enhanced[0] != "X":
                     self._by_enhanced.setdefault(entry.enhanced, []).append(entry)
                 self._by_detail.setdefault(entry.enhanced[1:], []).append(entry)
-            elif entry.generic:
+            elif entry.generic and entry.code:
                 self._by_code.setdefault(entry.code, []).append(entry)
             elif entry.enhanced:
                 self._by_code_enhanced.setdefault((entry.code, entry.enhanced), []).append(entry)
@@ -263,6 +308,26 @@ class Catalogue:
             same_detail.sort(key=lambda e: e.enhanced[0] != "X")  # `X.7.26` before a class-bound `5.7.26`
         self._patterns = {code: tuple(sorted(ps, key=lambda p: -p.length)) for code, ps in by_code.items()}
         self._cross = tuple(sorted(cross, key=lambda p: -p.length))
+        self.markers = tuple(sorted(markers))
+
+    def _add_keyword(self, keyword: str, entry: Entry, order: int) -> None:
+        weak = entry.cause == _WEAK_CAUSE
+        if not keyword.isascii():  # found with `in`, as it is
+            self._phrases.append(_Keyword(entry, keyword, "", False, len(keyword), order, weak))
+            return
+        prefix = keyword.endswith("*")
+        words = keyword.rstrip("*")
+        first, _, rest = words.partition(" ")
+        found = _Keyword(entry, first, f" {rest}" if rest else "", prefix, len(words), order, weak)
+        if prefix and not rest:
+            self._stems.setdefault(first[:4], []).append(found)
+        else:
+            self._keywords.setdefault(first, []).append(found)
+
+    def markers_in(self, text: str) -> tuple[str, ...]:
+        """The provider markers that occur in `text`: what a cache of matches must tell apart."""
+        lowered = text.lower()
+        return tuple(m for m in self.markers if m in lowered)
 
     def select(
         self, *, cause: str | None = None, code: int | None = None, tag: str | None = None
@@ -278,12 +343,17 @@ class Catalogue:
         )
 
     def explain(self, text: str) -> Explanation | None:
+        """The explanation of the first reply in `text`, whose `input` is the whole text (JSON keeps what was
+        given; renderers shorten it); finding and matching read at most `MAX_LINE` characters a line."""
         reply = parse_reply(text)
-        return None if reply is None else self.match(reply, text.strip()[:MAX_LINE])
+        return None if reply is None else self.match(reply, text.strip())
 
-    def match(self, reply: Reply, input: str | None = None) -> Explanation:
+    def match(self, reply: Reply, input: str | None = None, *, context: str = "") -> Explanation:
+        """The explanation of `reply`; `input` is the text it was found in (shown as the explanation's input),
+        `context` more text about it (a log record's relay host): both are read for provider markers only."""
         text = _normalise(reply.text[:MAX_LINE])
         shown = reply.raw if input is None else input
+        around = f"{shown[:MAX_LINE]} {context[:MAX_LINE]}"  # lowered only if a marked entry matches
         for token in _TOKEN_IN_TEXT.findall(text):
             tagged = self._by_tag.get(token)
             if tagged:
@@ -296,22 +366,68 @@ class Catalogue:
                     ),
                 )[0]
                 return _from_entry(entry, reply, shown, entry.tag, specific=True)
-        found = _longest(self._patterns.get(reply.code, ()), text, reply.enhanced)
-        if found is None and reply.code // 100 in (4, 5):
-            found = _longest(self._cross, text, reply.enhanced)
+        failure = reply.code // 100 in (4, 5)
+        found = _longest(self._patterns.get(reply.code, ()), text, reply.enhanced, around)
+        if found is None and failure:
+            found = _longest(self._cross, text, reply.enhanced, around)
+        if found is None and failure:
+            found = self._keyword(text)
         if found is not None:
             return _from_entry(found, reply, shown, "", specific=not found.generic)
         if reply.enhanced:
-            fallbacks = self._by_enhanced.get(reply.enhanced) or self._by_detail.get(reply.enhanced[1:])
-            if fallbacks:
-                return _from_entry(_same_code_first(fallbacks, reply.code), reply, shown, "", specific=False)
-            sole = self._by_code_enhanced.get((reply.code, reply.enhanced), ())
-            if len(sole) == 1:
-                return _from_entry(sole[0], reply, shown, "", specific=False)
+            fallback = self._enhanced_fallback(reply)
+            if fallback is not None:
+                return _from_entry(fallback, reply, shown, "", specific=False)
         basic = self._by_code.get(reply.code)
         if basic:
             return _from_entry(basic[0], reply, shown, "", specific=False)
         return _unknown(reply, shown)
+
+    def _keyword(self, text: str) -> Entry | None:
+        """The keyword entry whose keyword starts first in `text` (then the longest, then catalogue order);
+        a weak keyword only when no other occurs."""
+        best: tuple[bool, int, int, int] | None = None
+        found: Entry | None = None
+
+        def consider(keyword: _Keyword, start: int) -> None:
+            nonlocal best, found
+            rank = (keyword.weak, start, -keyword.length, keyword.order)
+            if best is None or rank < best:
+                best, found = rank, keyword.entry
+
+        for phrase in self._phrases:
+            start = text.find(phrase.first)
+            if start >= 0:
+                consider(phrase, start)
+        for m in _TOKEN_IN_TEXT.finditer(text):
+            start = m.start()
+            if best is not None and not best[0] and start > best[1]:
+                break  # a strong keyword found earlier: nothing later can win
+            if start and text[start - 1] == "/":
+                continue  # a path in a URL, not a word of the reply
+            token = m.group()
+            for keyword in self._keywords.get(token, ()):
+                if keyword.found_at(text, token, m.end()):
+                    consider(keyword, start)
+            for keyword in self._stems.get(token[:4], ()):
+                if keyword.found_at(text, token, m.end()):
+                    consider(keyword, start)
+        return found
+
+    def _enhanced_fallback(self, reply: Reply) -> Entry | None:
+        """The fallback entry of the enhanced code read in the reply's class (`550 4.7.1` as 5.7.1): the
+        reply code says whether the failure is temporary, so a 5xx is never explained as temporary."""
+        digit = str(reply.code)[0]
+        if digit not in _ENHANCED_CLASSES:
+            return None  # a 3xx has no enhanced codes of its own class
+        enhanced = digit + reply.enhanced[1:]
+        fallbacks = self._by_enhanced.get(enhanced) or [
+            e for e in self._by_detail.get(enhanced[1:], ()) if e.enhanced[0] in ("X", digit)
+        ]
+        if fallbacks:
+            return _same_code_first(fallbacks, reply.code)
+        sole = self._by_code_enhanced.get((reply.code, reply.enhanced), ())
+        return sole[0] if len(sole) == 1 else None
 
 
 def _pattern_score(pattern: _Pattern | None, text: str) -> int:
@@ -321,12 +437,12 @@ def _pattern_score(pattern: _Pattern | None, text: str) -> int:
     return pattern.length if pattern.found_in(text) else -1
 
 
-def _longest(patterns: tuple[_Pattern, ...], text: str, enhanced: str) -> Entry | None:
+def _longest(patterns: tuple[_Pattern, ...], text: str, enhanced: str, around: str) -> Entry | None:
     best: _Pattern | None = None
     for p in patterns:
         if best is not None and p.length < best.length:
             break
-        if p.key in text and p.found_in(text):  # the inline `in` saves a call for most entries
+        if p.key in text and p.found_in(text) and _marked(p.entry, text, around):  # inline `in`: fewer calls
             if best is None:
                 best = p
                 if not enhanced or p.entry.enhanced == enhanced:
@@ -335,6 +451,14 @@ def _longest(patterns: tuple[_Pattern, ...], text: str, enhanced: str) -> Entry 
                 best = p
                 break
     return None if best is None else best.entry
+
+
+def _marked(entry: Entry, text: str, around: str) -> bool:
+    """An entry with provider markers counts only when one occurs in the reply or the text around it."""
+    if not entry.markers:
+        return True
+    lowered = around.lower()
+    return any(m in text or m in lowered for m in entry.markers)
 
 
 def _same_code_first(candidates: list[Entry], code: int) -> Entry:
@@ -390,7 +514,12 @@ def _unknown(reply: Reply, shown: str) -> Explanation:
 # ---------------------------------------------------------------------------------------------- loading
 
 _REQUIRED = ("id", "phase", "class", "cause", "checks", "source", "meaning", "advice")
-_DEFAULTS: dict[str, Any] = {"code": 0, "enhanced": "", "tag": "", "pattern": "", "generic": False}
+_DEFAULTS: dict[str, Any] = {
+    "code": 0, "enhanced": "", "tag": "", "pattern": "", "generic": False, "keywords": [], "markers": [],
+}  # fmt: skip
+# A keyword: words of letters and digits (joined by `-` or `:` inside a word) separated by single spaces, the
+# last one optionally ending in `*`; or a phrase in another script (Chinese), matched as it is.
+_KEYWORD = re.compile(r"[a-z0-9_]+(?:[:\-][a-z0-9_]+)*(?: [a-z0-9_]+(?:[:\-][a-z0-9_]+)*)*\*?")
 
 
 def _cache_file(files: list[Path]) -> Path | None:
@@ -493,8 +622,15 @@ def _validated(raw: Any, name: str, index: int) -> Entry:
         raise fail(f"enhanced {enhanced!r} is not an enhanced status code like 5.7.1 or X.7.1")
     if not isinstance(v["generic"], bool):
         raise fail("generic must be true or false")
+    keywords = _keywords(v["keywords"], fail)
+    if keywords and (v["generic"] is not True or code or enhanced):
+        raise fail("a keyword entry is generic = true, with code = 0 and no enhanced code")
+    markers = tuple(m.lower() for m in _strings(v["markers"], None, "marker", fail))
     class_ = v["class"]
-    if class_ not in REPLY_CLASSES.values():
+    if keywords:
+        if class_ != _KEYWORD_CLASS:
+            raise fail(f'a keyword entry fits any 4xx/5xx reply: class = "{_KEYWORD_CLASS}"')
+    elif class_ not in REPLY_CLASSES.values():
         raise fail(f"class {class_!r} is not one of {', '.join(REPLY_CLASSES.values())}")
     expected = REPLY_CLASSES[str(code)[0]] if code else _ENHANCED_CLASSES.get(enhanced[:1], class_)
     if class_ != expected:
@@ -511,11 +647,13 @@ def _validated(raw: Any, name: str, index: int) -> Entry:
             f"tag {tag!r} must be one token of letters and digits with a digit, ':', '-' or '_' (HL:REP)"
         )
     pattern = v["pattern"]
+    if markers and not _pieces(pattern):
+        raise fail("markers go with a pattern: they tell a provider's text from the same words of others")
     if v["generic"]:
         if tag or pattern:
             raise fail("a generic fallback carries no tag and no pattern")
-        if not code and not enhanced:
-            raise fail("a generic fallback needs a code or an enhanced code")
+        if not code and not enhanced and not keywords:
+            raise fail("a generic fallback needs a code, an enhanced code or keywords")
     else:
         if not code:
             raise fail("code is required (0 only for generic enhanced-code fallbacks)")
@@ -538,14 +676,38 @@ def _validated(raw: Any, name: str, index: int) -> Entry:
         meaning=meaning,
         advice=advice,
         file=name,
+        keywords=keywords,
+        markers=markers,
     )
 
 
+def _keywords(value: Any, fail: Callable[[str], CatalogueError]) -> tuple[str, ...]:
+    """Keywords in lower case with single spaces; ones in another script are kept whole (no `*`)."""
+    result = []
+    for raw in _strings(value, None, "keyword", fail):
+        keyword = _normalise(raw)
+        shortest = 4 if keyword.endswith("*") else 2  # a stem is looked up by its first 4 letters
+        if keyword.isascii():
+            if not _KEYWORD.fullmatch(keyword) or len(keyword.rstrip("*")) < shortest:
+                raise fail(
+                    f"keyword {raw!r}: words of letters and digits, optionally ending in * "
+                    "(at least 4 letters before it)"
+                )
+        elif "*" in keyword:
+            raise fail(f"keyword {raw!r}: * is for words; a phrase in another script matches as it is")
+        result.append(keyword)
+    return tuple(result)
+
+
 def _strings(
-    value: Any, vocabulary: tuple[str, ...], what: str, fail: Callable[[str], CatalogueError]
+    value: Any, vocabulary: tuple[str, ...] | None, what: str, fail: Callable[[str], CatalogueError]
 ) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise fail(f"{what}s must be a list of strings")
+    if vocabulary is None:
+        if not all(x.strip() for x in value):
+            raise fail(f"{what}s must not be empty strings")
+        return tuple(value)
     bad = [x for x in value if x not in vocabulary]
     if bad:
         raise fail(f"unknown {what} {', '.join(map(repr, bad))} (valid: {', '.join(vocabulary)})")

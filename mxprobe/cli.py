@@ -14,6 +14,7 @@ import typer.core
 
 from mxprobe.__about__ import __version__
 from mxprobe.commands.codes import codes
+from mxprobe.commands.explain import EPILOG as EXPLAIN_EPILOG
 from mxprobe.commands.explain import explain
 from mxprobe.commands.probe import probe
 from mxprobe.errors import ExitCode, InputError
@@ -112,9 +113,11 @@ def _main(
 app.command("probe", epilog=EPILOG, help="Check the root causes of SMTP refusals for a sending domain/IP.")(
     probe
 )
-app.command("explain", help="Explain SMTP replies: meaning, cause, advice, and the check that proves it.")(
-    explain
-)
+app.command(
+    "explain",
+    epilog=EXPLAIN_EPILOG,
+    help="Explain SMTP replies: meaning, cause, advice, and the check that proves it.",
+)(explain)
 app.command("codes", help="List the reply-code catalogue.")(codes)
 
 

@@ -18,6 +18,10 @@ What is recognised (each line tested with `in` first, so the many lines that are
 
 Speed: replies are matched through `CachedMatcher`, an LRU keyed by the reply with its variable parts
 (addresses, IPs, numbers, ids) replaced, so a log's thousands of copies of one reply are matched once.
+
+The relay host is given to the matcher as context: a provider's entry whose words other servers send too
+(Gmail's "Try again later, closing connection") counts only when a marker of that provider occurs, and the
+relay (`gmail-smtp-in.l.google.com`) is often where it does.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ _LOG_LINE = re.compile(rf"(?:{_SYSLOG_TIME}|{_ISO_TIME}|{_EXIM_TIME}) ")
 # Gmail's trace ids). Matched on the reversed text, so that a run starts at a digit (a fast scan) and takes
 # the whole word before it: `si1234567.12` in `abcsi1234567.12` reversed is `21.7654321iscba`.
 _RUN = re.compile(r"[0-9@][^\s<>\[\](){}'\",;]*")
+# A reply as the cache knows it: code, enhanced code, normalised text, provider markers around it.
+Key = tuple[int, str, str, tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -254,32 +260,41 @@ class CachedMatcher:
     Sound because the key keeps what the matcher reads: the code, the enhanced code, and the text in lower
     case (the matcher ignores case) but for runs holding a digit or an `@`; and such a run is kept when a
     catalogue pattern or tag spells it out whole (`[TSS04]`, `ipv6`, `rfc.5321`). (A pattern piece that
-    ends inside a longer variable run, `ipv6` in `xipv6`, would be lost: the catalogue has none.) The cached
-    explanation carries the `input` and `text` of the first reply matched with that key: callers that
-    show a reply use their own text.
+    ends inside a longer variable run, `ipv6` in `xipv6`, would be lost: the catalogue has none.) The key
+    also holds the provider markers found in the context (the relay host), which the matcher reads too.
+    The cached explanation carries the `input` and `text` of the first reply matched with that key:
+    callers that show a reply use their own text.
     """
 
     def __init__(self, catalogue: Catalogue, size: int = CACHE_SIZE) -> None:
         self._catalogue = catalogue
         self._size = size
-        self._cache: OrderedDict[tuple[int, str, str], Explanation] = OrderedDict()
+        self._cache: OrderedDict[Key, Explanation] = OrderedDict()
         protected: set[str] = set()  # runs a catalogue pattern or tag spells out: kept in the key
         for entry in catalogue.entries:
             for text in (entry.pattern, entry.tag):
                 protected.update(_RUN.findall(text.lower()[::-1]))
         self._protected = frozenset(protected)
+        self._markers: dict[str, tuple[str, ...]] = {}  # by relay host: a log names few, thousands of times
         self.hits = 0
         self.misses = 0
 
     def _keep(self, run: re.Match[str]) -> str:
         return run[0] if run[0] in self._protected else "#"
 
-    def key(self, reply: Reply) -> tuple[int, str, str]:
-        """(code, enhanced code, the text reversed in lower case with its variable runs replaced by `#`)."""
-        return reply.code, reply.enhanced, _RUN.sub(self._keep, reply.text[:MAX_LINE].lower()[::-1])
+    def key(self, reply: Reply, context: str = "") -> Key:
+        """(code, enhanced code, the text reversed in lower case with its variable runs replaced by `#`,
+        the provider markers in `context`)."""
+        text = _RUN.sub(self._keep, reply.text[:MAX_LINE].lower()[::-1])
+        markers = self._markers.get(context)
+        if markers is None:
+            if len(self._markers) >= self._size:
+                self._markers.clear()
+            markers = self._markers[context] = self._catalogue.markers_in(context)
+        return reply.code, reply.enhanced, text, markers
 
-    def match(self, reply: Reply) -> tuple[tuple[int, str, str], Explanation]:
-        key = self.key(reply)
+    def match(self, reply: Reply, context: str = "") -> tuple[Key, Explanation]:
+        key = self.key(reply, context)
         cache = self._cache
         found = cache.get(key)
         if found is not None:
@@ -287,7 +302,7 @@ class CachedMatcher:
             cache.move_to_end(key)
             return key, found
         self.misses += 1
-        found = self._catalogue.match(reply)
+        found = self._catalogue.match(reply, context=context)
         cache[key] = found
         if len(cache) > self._size:
             cache.popitem(last=False)
@@ -363,13 +378,13 @@ class Summary:
         domain.statuses[record.status] += 1
         if record.status == "delivered":
             return
-        key, exp = self.matcher.match(record_reply(record))
+        key, exp = self.matcher.match(record_reply(record), record.relay)
         domain.causes[exp.cause] += 1
         cause = self.causes.get(exp.cause)
         if cause is None:
             cause = self.causes[exp.cause] = _CauseStats()
         cause.see(record.time)
-        cause.add_reply(key, record, exp)
+        cause.add_reply(key[:3], record, exp)  # one reply whatever the relay it came from
 
     def add_all(self, records: Iterable[Record]) -> Summary:
         for record in records:

@@ -35,15 +35,18 @@ _START = re.compile(
 _STATUS_CODE = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")
 # A line that begins with a reply code: a continuation line of a multi-line reply, or a reply of its own.
 _LEADING = re.compile(r"[ \t]*([2-5][0-9][0-9])(-|[ \t]|$)")
+# What Postfix appends to a reply it quotes (`... (in reply to RCPT TO command)`, in a log with the record's
+# closing parenthesis after it): the sender's words, not the receiver's.
+_IN_REPLY_TO = re.compile(r"\s*\(in reply to [^()]{1,40}\)\)?\s*$", re.I)
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One SMTP reply as found in text.
 
-    `text` is what follows the code and enhanced code, every line joined with a space and the repeated
-    `550-5.7.26` prefixes of continuation lines removed; `raw` is the reply as found, from its code on,
-    lines joined with a newline.
+    `text` is what follows the code and enhanced code, every line joined with a space, the repeated
+    `550-5.7.26` prefixes of continuation lines and Postfix's `(in reply to ... command)` removed; `raw` is
+    the reply as found, from its code on, lines joined with a newline.
     """
 
     code: int
@@ -71,7 +74,7 @@ def parse_line(line: str) -> Reply | None:
         if found is None:
             return None
     code, enhanced = found.group(1), _enhanced(found)
-    text = _strip_repeats(part[found.end() :].strip(), code, enhanced)
+    text = _reply_text(part[found.end() :].strip(), code, enhanced)
     return Reply(code=int(code), enhanced=enhanced, text=text, raw=part[found.start() :].strip())
 
 
@@ -211,9 +214,16 @@ class _Pending:
         return True
 
     def finish(self) -> tuple[str, Reply]:
-        text = _strip_repeats(" ".join(t for t in self.texts if t), self.code, self.enhanced)
+        text = _reply_text(" ".join(t for t in self.texts if t), self.code, self.enhanced)
         reply = Reply(code=int(self.code), enhanced=self.enhanced, text=text, raw="\n".join(self.raw))
         return "\n".join(self.lines), reply
+
+
+def _reply_text(text: str, code: str, enhanced: str) -> str:
+    text = _strip_repeats(text, code, enhanced)
+    if "(in reply to " in text or "(IN REPLY TO " in text:
+        text = _IN_REPLY_TO.sub("", text)
+    return text
 
 
 def _strip_repeats(text: str, code: str, enhanced: str) -> str:
@@ -255,31 +265,61 @@ _SENDER = re.compile(
 # `RCPT TO:<a@b>`) is not the sender's.
 _RECIPIENT_MARKS = re.compile(r"(?:to=|to:)\s*<?$", re.I)
 _HELO = re.compile(r"\bhelo=<([^<>\s]+)>", re.I)
+# What introduces the sender's address in a reply: `[`, or "IP", "client", "host", "from", "address".
+_NAMED = re.compile(r"(?:\[|\b(?:ip(?:v[46])?|client|host|from|address)\s*[:=]?\s*\[?)$", re.I)
 
 
 def named_ip(text: str) -> str | None:
-    """The first IP address a reply names (`[192.0.2.1]`, `from your IP 192.0.2.1`), canonical, or None."""
+    """The IP address a reply names as the sender's, canonical, or None.
+
+    Only an address that can send mail counts: loopback (127/8, which holds the DNSBL return codes such as
+    `127.0.0.2` quoted after the list's name), unspecified, multicast, link-local and reserved ones are
+    skipped. An address in brackets (`[192.0.2.1]`) or after "IP", "client", "host", "from" or "address" is
+    preferred to one elsewhere in the text; among equals, the first.
+    """
     import ipaddress
 
+    best: tuple[bool, int, str] | None = None
     for pattern in (_IPV4, _IPV6):
         for m in pattern.finditer(text):
             try:
-                return str(ipaddress.ip_address(m.group(0)))
+                ip = ipaddress.ip_address(m.group(0))
             except ValueError:
                 continue
+            if ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_link_local or ip.is_reserved:
+                continue
+            candidate = (_NAMED.search(text, max(0, m.start() - 24), m.start()) is None, m.start(), str(ip))
+            if best is None or candidate < best:
+                best = candidate
+    return None if best is None else best[2]
+
+
+def _domain(name: str) -> str | None:
+    """`name` in lower case if it can be a domain (at most 253 characters, labels of at most 63), else None:
+    a reply's text is the sender's to choose, and a 5000-character "domain" is never worth showing."""
+    name = name.lower()
+    return name if len(name) <= 253 and all(len(label) <= 63 for label in name.split(".")) else None
+
+
+def address(text: str) -> str | None:
+    """The first mail address in `text` that can be one (local part <= 64, domain <= 253 characters)."""
+    for m in EMAIL.finditer(text):
+        local, _, domain = m.group(0).rpartition("@")
+        if len(local) <= 64 and _domain(domain):
+            return m.group(0)
     return None
 
 
 def bracketed_domain(text: str) -> str | None:
     """A domain the reply quotes in brackets, as Gmail and Microsoft quote the sender's (`[example.com]`)."""
     m = _BRACKETED_DOMAIN.search(text)
-    return m.group(1).lower() if m else None
+    return _domain(m.group(1)) if m else None
 
 
 def named_domain(text: str) -> str | None:
     """The sending domain a reply names: `from=<a@b>`, an SPF link's `id=`, a bracketed `[domain]`."""
     m = _SENDER.search(text)
-    return m.group(1).lower() if m else bracketed_domain(text)
+    return _domain(m.group(1)) if m else bracketed_domain(text)
 
 
 def named_address_domain(text: str) -> str | None:
@@ -289,7 +329,7 @@ def named_address_domain(text: str) -> str | None:
         after = text[m.end() : m.end() + 30].lower()
         if _RECIPIENT_MARKS.search(before) or "recipient address" in after:
             continue
-        return m.group(0).rpartition("@")[2].lower()
+        return _domain(m.group(0).rpartition("@")[2])
     return None
 
 

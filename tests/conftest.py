@@ -22,6 +22,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import dns.exception
+import dns.message
+import dns.query
 import pytest
 from servers.base import BackgroundServer
 from servers.certs import TestPKI
@@ -65,8 +68,22 @@ def _shared_dns_server(network_guard: LoopbackGuard) -> Iterator[DnsServer]:
         yield server
 
 
+def _settle(server: DnsServer) -> None:
+    """Wait until the server has read every datagram sent to it so far.
+
+    A query an earlier test sent just before it ended may still sit in the server's socket buffer; read after
+    the next test cleared the log, it would show up as that test's query ("nothing was sent" would fail at
+    random). The server reads its one UDP socket in order, so once a sentinel query is answered, everything
+    sent before it has been read and logged.
+    """
+    query = dns.message.make_query("settle.invalid.", "A")
+    with contextlib.suppress(dns.exception.DNSException, OSError):
+        dns.query.udp(query, server.host, port=server.port, timeout=2.0)
+
+
 @pytest.fixture
 def dns_server(_shared_dns_server: DnsServer) -> Iterator[DnsServer]:
+    _settle(_shared_dns_server)
     _shared_dns_server.reset()
     yield _shared_dns_server
     _shared_dns_server.reset()

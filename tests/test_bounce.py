@@ -65,6 +65,9 @@ CORPUS = {
          "mx.dest17.test [198.51.100.170]")]),
     "qq-bounce.eml": ("china", False, "kate@bounce.test", "", None, [
         ("jack@163.dest18.test", "failed", "", 550, "spf", True, "203.0.113.62", "")]),
+    "rfc3464-generic.eml": ("rfc3464", True, "dora@bounce.test", "relay.report.test", "203.0.113.50", [
+        ("eli@dest21.test", "failed", "5.1.1", 550, "recipient", False, "203.0.113.50", "mx.dest21.test"),
+        ("fay@dest22.test", "delayed", "4.7.1", 421, "ptr", True, "203.0.113.50", "mx.dest22.test")]),
     "truncated-mime.eml": ("postfix", True, "newsletter@bounce.test", "smtp.bounce.test", None, [
         ("carol@dest2.test", "failed", "5.1.1", 550, "recipient", True, None, "mail.dest2.test"),
         ("dan@dest3.test", "failed", "5.7.1", 554, "blocklist", True, "203.0.113.5", "mx2.dest3.test")]),
@@ -314,3 +317,53 @@ def test_an_empty_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     assert_one_line_error(run("explain", "--file", str(empty)), f"{empty} is empty or blank")
+
+
+# ------------------------------------------------------------------ a report pasted or written inline
+
+
+def _pasted(form: str) -> str:
+    """rfc3464-generic.eml as users paste it: the MIME body without the headers, or its text only."""
+    text = (BOUNCES / "rfc3464-generic.eml").read_text()
+    body = text[text.index("--==report") :]
+    if form == "mime-body":
+        return body
+    lines = [line for line in body.splitlines() if not line.startswith(("--==report", "Content-Type:"))]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("form", ["mime-body", "text-only"])
+def test_a_pasted_report_gives_one_result_per_failed_recipient(form: str) -> None:
+    """The text part and the Diagnostic-Code say the same failure twice; the returned message's body says
+    "550 reasons to call me.": one result per recipient, from the report, and never the body."""
+    result = run("explain", "-", "--json", input=_pasted(form))
+    assert result.exit_code == 0, result.output
+    objs = json_lines(result.stdout)
+    assert [(o["bounce"]["recipient"], o["code"], o["cause"]) for o in objs] == [  # type: ignore[index]
+        ("eli@dest21.test", 550, "recipient"),
+        ("fay@dest22.test", 421, "ptr"),
+    ]
+    assert "reasons" not in result.stdout and "Monday" not in result.stdout
+    assert all(o["bounce"]["sending_ip"] == "203.0.113.50" for o in objs)  # type: ignore[index]
+
+
+def test_a_report_found_inline_is_structured() -> None:
+    found = bounce.parse(_pasted("text-only").encode(), catalogue.default())
+    assert (found.structured, found.reporting_mta, found.sending_ip) == (
+        True,
+        "relay.report.test",
+        "203.0.113.50",
+    )
+    assert [r.explanation.code for r in found.recipients] == [550, 421]
+
+
+def test_terminal_controls_in_a_bounce_are_shown_not_sent() -> None:
+    text = (
+        "Reporting-MTA: dns; mx.bounce.test\n\nFinal-Recipient: rfc822; lu\x1b]0;x\x07@dest20.test\n"
+        "Action: failed\nStatus: 5.7.1\n"
+        "Diagnostic-Code: smtp; 550 5.7.1 \x1b[2J blocked using zen.spamhaus.org\n"
+    )
+    result = run("explain", "-", input=text)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout  # type: ignore[attr-defined]
+    assert "lu\\x1b]0;x\\x07@dest20.test" in result.stdout  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ by the tests.
 
 from __future__ import annotations
 
+import re
 import textwrap
 import time
 from pathlib import Path
@@ -16,8 +17,9 @@ import pytest
 
 from mxprobe import catalogue
 from mxprobe.catalogue import Catalogue, CatalogueError, load, parse_reply
+from mxprobe.data import data_dir
 from mxprobe.model import CAUSES, CHECKS, PHASES, REPLY_CLASSES
-from mxprobe.replies import MAX_LINE, ReplyScanner, iter_replies
+from mxprobe.replies import MAX_LINE, ReplyScanner, iter_replies, named_ip
 
 DATA = Path(__file__).parent / "data"
 
@@ -317,7 +319,7 @@ def test_a_one_megabyte_line_is_cut_not_choked_on() -> None:
     exp = catalogue.explain("550 5.1.1 " + "a[b " * 250_000)
     assert time.perf_counter() - start < 2
     assert reply is not None and len(reply.text) <= MAX_LINE
-    assert exp is not None and exp.code == 550 and len(exp.input) <= MAX_LINE
+    assert exp is not None and exp.code == 550 and len(exp.text) <= MAX_LINE
 
 
 def test_endless_continuation_lines_keep_memory_flat() -> None:
@@ -455,3 +457,218 @@ def test_duplicate_id_names_both_files(tmp_path: Path) -> None:
 def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="no catalogue files"):
         load(tmp_path)
+
+
+# ------------------------------------------------------------------------------------- keyword layer
+
+KEYWORDS_FILE = data_dir() / "replies" / "keywords.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "cause", "class_"),
+    [
+        ("550 Access denied", "policy", "permanent"),
+        ("550 Your message looks like spam", "content", "permanent"),
+        ("550 Message rejected: your IP 203.0.113.7 has no PTR", "ptr", "permanent"),
+        ("554 5.7.1 Your IP is blacklisted", "blocklist", "permanent"),
+        ("550 5.7.1 DKIM signature verification failed", "dkim", "permanent"),
+        ("451 4.7.1 DMARC temporary error, try later", "dmarc", "transient"),
+        ("550 5.7.1 Rejected: client host [203.0.113.7] blocked using zen.spamhaus.org; 127.255.255.254",
+         "blocklist", "permanent"),
+        ("450 4.7.1 You are greylisted, come back later", "greylist", "transient"),
+        ("552 5.2.2 Daily sending quota exceeded", "rate", "permanent"),
+        ("550 5.7.1 您的IP在黑名单中", "blocklist", "permanent"),
+        ("550 5.7.1 Relaying denied, access denied", "relay", "permanent"),
+    ],
+)  # fmt: skip
+def test_words_that_name_a_cause_beat_the_code_fallbacks(text: str, cause: str, class_: str) -> None:
+    exp = catalogue.explain(text)
+    assert exp is not None
+    assert (exp.cause, exp.class_, exp.specific) == (cause, class_, False)
+    assert exp.entry.startswith("keyword-")
+
+
+def test_the_keyword_file_is_generic_any_failure_data() -> None:
+    keyword_entries = [e for e in catalogue.entries() if e.keywords]
+    assert {e.file for e in keyword_entries} == {"replies/keywords.toml"} and KEYWORDS_FILE.is_file()
+    for e in keyword_entries:
+        assert (e.code, e.enhanced, e.tag, e.pattern, e.generic, e.class_) == (0, "", "", "", True, "failure")
+
+
+def keyword_catalogue(tmp_path: Path) -> Catalogue:
+    def keyword_entry(id: str, cause: str, *keywords: str) -> str:
+        return entry_toml(id, 0, cause=cause, klass="failure", generic=True,
+                          extra=f"keywords = {list(keywords)!r}".replace("'", '"'))  # fmt: skip
+
+    return write_catalogue(
+        tmp_path,
+        ("a.toml", entry_toml("basic-550", generic=True, cause="recipient")
+         + entry_toml("e-5-7-1", 0, enhanced="5.7.1", klass="permanent", generic=True)
+         + entry_toml("specific", pattern="has no PTR record at all", cause="ptr")),
+        ("k.toml", keyword_entry("k-ptr", "ptr", "PTR", "reverse DNS")
+         + keyword_entry("k-list", "blocklist", "blacklist*", "is listed", "黑名单")
+         + keyword_entry("k-spam", "content", "spam")
+         + keyword_entry("k-rate", "rate", "rate limit*")
+         + keyword_entry("k-policy", "policy", "access denied", "policy")),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("550 5.7.1 no reverse DNS; you are blacklisted", "k-ptr"),  # the first in the text wins
+        ("550 5.7.1 blacklisted: no reverse DNS", "k-list"),
+        ("550 5.7.1 access denied: your IP is listed", "k-list"),  # `policy` counts only alone
+        ("550 5.7.1 access denied by policy", "k-policy"),
+        ("550 5.7.1 BLACKLISTED", "k-list"),  # any letter case; `*` lets the word go on
+        ("550 5.7.1 rate-limited, rate limiting in force", "k-rate"),
+        ("550 5.7.1 IP在黑名单中", "k-list"),
+        ("550 has no PTR record at all", "specific"),  # a pattern first
+        ("550 5.7.1 blocked by spamhaus", "e-5-7-1"),  # whole words only ...
+        ("550 5.7.1 blocked by anti-spam", "e-5-7-1"),
+        ("550 5.7.1 blocked by spam.example.com", "e-5-7-1"),
+        ("550 5.7.1 see https://example.com/spam/help", "e-5-7-1"),  # ... and never a URL's path
+        ("550 5.7.1 spam.", "k-spam"),
+        ("550 blacklist", "k-list"),
+    ],
+)
+def test_keyword_rules(tmp_path: Path, text: str, entry: str) -> None:
+    exp = keyword_catalogue(tmp_path).explain(text)
+    assert exp is not None and (exp.entry, exp.specific) == (entry, entry == "specific")
+
+
+def test_keywords_only_explain_failures(tmp_path: Path) -> None:
+    cat = keyword_catalogue(tmp_path)
+    assert cat.explain("250 Ok, no PTR check today").entry == ""  # type: ignore[union-attr]
+    assert cat.explain("421 no PTR").class_ == "transient"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("extra", "klass", "message"),
+    [
+        ('keywords = ["PTR"]', "permanent", 'class = "failure"'),
+        ('keywords = ["PT*"]', "failure", "at least 4 letters"),
+        ('keywords = ["two  spaces ok", "bad!"]', "failure", "keyword 'bad!'"),
+        ('keywords = ["黑名单*"]', "failure", "matches as it is"),
+    ],
+)
+def test_keyword_validation(tmp_path: Path, extra: str, klass: str, message: str) -> None:
+    text = entry_toml("kw", 0, klass=klass, generic=True, extra=extra)
+    with pytest.raises(CatalogueError, match=re.escape(message)):
+        write_catalogue(tmp_path, ("vendor.toml", text))
+
+
+def test_a_keyword_entry_is_generic_and_any_code(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="a keyword entry is generic = true, with code = 0"):
+        write_catalogue(tmp_path, ("v.toml", entry_toml("kw", 550, generic=True, extra='keywords = ["x1"]')))
+    with pytest.raises(CatalogueError, match="markers go with a pattern"):
+        write_catalogue(tmp_path, ("v.toml", entry_toml("m", tag="AB:1", extra='markers = ["gsmtp"]')))
+
+
+# --------------------------------------------------------------------- the reply code decides the class
+
+
+@pytest.mark.parametrize(
+    ("text", "entry", "class_"),
+    [("550 4.7.1 x", "enhanced-5.7.1", "permanent"), ("450 5.7.1 x", "enhanced-4.7.1", "transient"),
+     ("554 4.1.1 x", "enhanced-5.1.1", "permanent")],
+)  # fmt: skip
+def test_an_enhanced_code_of_another_class_is_read_in_the_replys_class(
+    text: str, entry: str, class_: str
+) -> None:
+    exp = catalogue.explain(text)
+    assert exp is not None and (exp.entry, exp.class_, exp.specific) == (entry, class_, False)
+    words = (exp.meaning.en + exp.advice.en).lower()
+    assert ("temporary" in words) == (class_ == "transient")
+    assert ("permanent" in words) == (class_ == "permanent")
+
+
+# ------------------------------------------------------------------------------- provider markers
+
+TRY_LATER = "421 4.7.0 Try again later, closing connection."
+
+
+@pytest.mark.parametrize(
+    ("text", "gmail"),
+    [
+        (TRY_LATER, False),
+        ("Mar  3 10:00:07 mx1 sendmail[4242]: 52JL5eAB004409: to=<a@example.net>, mailer=esmtp, "
+         f"relay=mx.example.net. [192.0.2.8], dsn=4.0.0, stat=Deferred: {TRY_LATER}", False),
+        (f"{TRY_LATER} (EHLO) c3-20020a17090a000300b00 - gsmtp", True),
+        ("Mar  3 10:00:07 mx1 postfix/smtp[1]: 4QABC: to=<u@gmail.com>, relay=gmail-smtp-in.l.google.com"
+         f"[142.250.1.26]:25, delay=1, dsn=4.7.0, status=deferred (host gmail-smtp-in.l.google.com"
+         f"[142.250.1.26] refused to talk to me: {TRY_LATER})", True),
+    ],
+    ids=["bare", "sendmail-log", "gsmtp", "google-relay"],
+)  # fmt: skip
+def test_a_providers_generic_words_need_its_marker(text: str, gmail: bool) -> None:
+    exp = catalogue.explain(text)
+    assert exp is not None
+    assert (exp.entry == "gmail-4.7.0-try-again-later") is gmail
+    assert ("Google" in exp.meaning.en) is gmail
+
+
+def test_markers_are_read_in_the_input_and_the_context(tmp_path: Path) -> None:
+    cat = write_catalogue(
+        tmp_path, ("a.toml", entry_toml("p", 421, pattern="closing connection", extra='markers = ["ACME"]'))
+    )
+    reply = parse_reply("421 closing connection")
+    assert reply is not None
+    assert cat.match(reply).entry == ""
+    assert cat.match(reply, "host mx.acme.example said: 421 closing connection").entry == "p"
+    assert cat.match(reply, context="mx.acme.example").entry == "p"
+    assert cat.markers_in("MX.ACME.EXAMPLE") == ("acme",)
+
+
+# ------------------------------------------------------------------------- checks of auth causes
+
+
+def test_authentication_causes_list_every_check_that_proves_them() -> None:
+    for e in catalogue.entries():
+        checks = set(e.checks)
+        if e.cause in ("dkim", "dmarc"):
+            assert {"dkim", "dmarc"} <= checks, e.id
+        if e.cause == "dmarc":
+            assert "spf" in checks, e.id
+        if e.cause == "spf":
+            assert {"spf", "spf-record"} <= checks, e.id
+    by_id = {e.id: set(e.checks) for e in catalogue.entries()}
+    for entry_id, wanted in {
+        "gmail-5.7.26-unauthenticated": {"dmarc", "spf", "dkim"},
+        "gmail-5.7.26-spf-hardfail": {"spf", "spf-record", "dkim", "dmarc"},
+        "gmail-5.7.30-dkim": {"dkim", "dmarc"},
+        "microsoft-5.7.515-authentication-level": {"dmarc", "spf", "dkim"},
+        "netease-mi-dma": {"dmarc", "spf", "dkim"},
+        "netease-dt-sum": {"spf", "dkim", "dmarc"},
+        "qq-dmarc-check-failed": {"dmarc", "spf", "dkim"},
+        "qq-spf-check-failed": {"spf", "spf-record"},
+    }.items():
+        assert wanted <= by_id[entry_id], entry_id
+
+
+# ---------------------------------------------------------------------------- what a reply names
+
+
+@pytest.mark.parametrize(
+    ("text", "ip"),
+    [
+        ("blocked using zen.spamhaus.org; 127.255.255.254", None),
+        ("127.0.0.2 listed; client [203.0.113.7] blocked", "203.0.113.7"),
+        ("at 198.51.100.1 we saw your IP 203.0.113.5", "203.0.113.5"),
+        ("from 0.0.0.0 or 224.0.0.5 or ::1 or 169.254.1.1 or 240.0.0.1", None),
+        ("Messages from 2001:db8:2::9 temporarily deferred", "2001:db8:2::9"),
+        ("[203.0.113.9      15] The IP address", "203.0.113.9"),
+        ("seen 198.51.100.1 then 198.51.100.2", "198.51.100.1"),
+    ],
+)
+def test_named_ip_is_a_sending_address(text: str, ip: str | None) -> None:
+    assert named_ip(text) == ip
+
+
+def test_postfix_in_reply_to_is_not_part_of_the_reply() -> None:
+    for text in (
+        "host mx[192.0.2.1] said: 550 5.1.1 <a@b.test>: User unknown (in reply to RCPT TO command))",
+        "550 5.1.1 <a@b.test>: User unknown\n    (in reply to RCPT TO command)",
+    ):
+        reply = parse_reply(text)
+        assert reply is not None and reply.text == "<a@b.test>: User unknown", reply

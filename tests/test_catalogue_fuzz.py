@@ -57,6 +57,8 @@ def test_a_reply_built_from_an_entry_resolves_to_a_specific_entry(entry: Entry, 
     body = PLACEHOLDER.sub(lambda _: data.draw(FILLING), entry.pattern)
     if entry.tag:
         body = f"{entry.tag} {body}"
+    if entry.markers:  # a provider's words that others send too count with the provider's marker only
+        body = f"{body} - {data.draw(st.sampled_from(entry.markers))}"
     text = " ".join(p for p in (str(entry.code), entry.enhanced, body) if p)
     reply = parse_reply(text)
     assert reply is not None and reply.code == entry.code

@@ -211,9 +211,7 @@ def test_text_report_shows_listings_first_on_short_lines(
         ["- zone=dead.bl.test", " status=error"],
         ["- zone=rewrite.bl.test", " status=error"],
     ]
-    assert items[0].startswith(
-        "- zone=zen.bl.test, status=listed, codes=127.0.0.2, 127.0.0.4, meaning="
-    )
+    assert items[0].startswith("- zone=zen.bl.test, status=listed, codes=127.0.0.2, 127.0.0.4, meaning=")
     assert items[4].startswith(
         "- zone=dead.bl.test, status=error, error=did not list its test point 127.0.0.2"
     )

@@ -330,3 +330,77 @@ def test_replies_counted_per_cause_are_bounded() -> None:
     [stats] = summary.causes.values()
     assert len(stats.replies) <= maillog.REPLIES_PER_CAUSE
     assert stats.count == maillog.REPLIES_PER_CAUSE * 3
+
+
+# ------------------------------------------------------------------------ failures without a reply
+
+NO_REPLY = [
+    ("4.4.1", "deferred", "connect to mx.dest31.test[192.0.2.1]:25: Connection timed out"),
+    ("4.4.1", "deferred", "connect to mx.dest32.test[192.0.2.2]:25: Connection refused"),
+    ("5.4.4", "bounced", "Host or domain name not found. Name service error for name=dest33.test type=A: "
+     "Host not found"),
+    ("4.4.2", "deferred", "lost connection with mx.dest34.test[192.0.2.4] while receiving the initial server "
+     "greeting"),
+    ("4.4.3", "deferred", "Host or domain name not found. Name service error for name=dest35.test type=MX: "
+     "Host not found, try again"),
+]  # fmt: skip
+
+
+def no_reply_log() -> str:
+    return "".join(
+        f"Mar  3 10:01:0{i} mx1 postfix/smtp[2{i}]: 4QNR{i}: to=<u{i}@dest3{i + 1}.test>, relay=none, "
+        f"delay=30, delays=0/0/30/0, dsn={dsn}, status={status} ({text})\n"
+        for i, (dsn, status, text) in enumerate(NO_REPLY)
+    )
+
+
+def test_summary_counts_failures_without_a_reply_as_network() -> None:
+    result = run("explain", "--summary", "-", "--json", input=no_reply_log())
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert (data["records"], data["skipped"], data["failed"]) == (5, 0, 5)
+    assert [(c["cause"], c["count"]) for c in data["causes"]] == [("network", 5)]
+
+
+def test_explain_on_a_log_explains_failures_without_a_reply_and_drops_postfix_words() -> None:
+    log = (LOGS / "postfix.log").read_text() + no_reply_log()
+    result = run("explain", "-", "--json", input=log)
+    assert result.exit_code == 0, result.output
+    objs = [json.loads(line) for line in result.stdout.splitlines()]  # type: ignore[attr-defined]
+    network = [o for o in objs if o["cause"] == "network"]
+    assert len(network) == 6  # the excerpt's timeout and the five above
+    human = run("explain", "-", input=log)
+    assert "(in reply to" not in human.stdout and "command))" not in human.stdout  # type: ignore[attr-defined]
+    headers = [block.splitlines()[0] for block in human.stdout.split("\n\n")]  # type: ignore[attr-defined]
+    assert "4.4.1 connect to mx.dest32.test[192.0.2.2]:25: Connection refused" in headers  # no stand-in code
+    assert (
+        "550 5.1.1 <cy@dest3.test>: Recipient address rejected: User unknown in virtual mailbox table"
+        in headers
+    )
+    assert human.stderr == "mxprobe: skipped 6 lines without an SMTP reply\n"  # type: ignore[attr-defined]
+
+
+GMAIL_RELAY = "gmail-smtp-in.l.google.com"
+
+
+@pytest.mark.parametrize("relay", [GMAIL_RELAY, "mx.dest40.test"])
+def test_summary_reads_provider_markers_in_the_relay(relay: str) -> None:
+    line = (
+        f"Mar  3 10:02:00 mx1 postfix/smtp[31]: 4QTA1: to=<v@dest40.test>, relay={relay}[192.0.2.40]:25, "
+        f"delay=1, delays=0/0/1/0, dsn=4.7.0, status=deferred (host {relay}[192.0.2.40] refused to talk to "
+        "me: 421 4.7.0 Try again later, closing connection.)\n"
+    )
+    [cause] = summary_of(line)["causes"]  # type: ignore[misc]
+    assert (cause["top_reply"]["entry"] == "gmail-4.7.0-try-again-later") is (relay == GMAIL_RELAY)
+
+
+def test_terminal_controls_in_a_log_are_shown_not_sent() -> None:
+    line = (
+        "Mar  3 10:02:00 mx1 postfix/smtp[31]: 4QTA1: to=<v@dest\x1b[31m41.test>, "
+        "relay=mx.dest41.test[192.0.2.41]:25, delay=1, delays=0/0/1/0, dsn=5.7.1, status=bounced "
+        "(host mx.dest41.test[192.0.2.41] said: 550 5.7.1 \x1b]0;title\x07 spam)\n"
+    )
+    for args in (["--summary", "-"], ["-"]):
+        result = run("explain", *args, input=line)
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout, args  # type: ignore[attr-defined]

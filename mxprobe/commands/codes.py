@@ -14,18 +14,24 @@ from mxprobe.render.explanation import write_entries
 
 
 def codes(
-    cause: Annotated[str | None, typer.Option("--cause", help="Only entries with this root cause.")] = None,
-    code: Annotated[int | None, typer.Option("--code", help="Only entries with this reply code.")] = None,
+    cause: Annotated[
+        str | None, typer.Option("--cause", metavar="CAUSE", help="Only entries with this root cause.")
+    ] = None,
+    code: Annotated[
+        int | None, typer.Option("--code", metavar="N", help="Only entries with this reply code.")
+    ] = None,
     tag: Annotated[
-        str | None, typer.Option("--tag", help="Only entries with this vendor tag (HL:REP).")
+        str | None, typer.Option("--tag", metavar="TAG", help="Only entries with this vendor tag (HL:REP).")
     ] = None,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="en or zh (default: zh on a Chinese locale, else en).")
+        str | None,
+        typer.Option("--lang", metavar="en|zh", help="en or zh (default: zh on a Chinese locale, else en)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array of catalogue entries.")] = False,
 ) -> None:
     """List the reply-code catalogue."""
     language = resolve_lang(lang)
+    cause = None if cause is None else cause.strip().lower()  # like --tag: `--cause PTR` is `ptr`
     if cause is not None and cause not in CAUSES:
         raise InputError(f"unknown cause {cause!r}; valid causes: {', '.join(CAUSES)}")
     if code is not None and not 200 <= code <= 599:

@@ -1,11 +1,14 @@
 """`mxprobe explain`: what SMTP replies, bounce messages and mail logs mean, offline; `--check` proves it.
 
-Input: TEXT arguments (one reply each), or a stream (`-` or `--file PATH`, `--file -` being stdin) whose
-first 64 KiB tell what it is:
-- a mail log (most lines start with a timestamp): each reply explained, or `--summary`, a table by cause and
-  destination domain (mxprobe/maillog.py);
-- a bounce message (mail headers, a delivery-status report, or a known bounce's words): one explanation per
-  failed recipient and reply, with the recipient's facts (mxprobe/bounce.py);
+Input: TEXT arguments (one reply each: those that hold one are explained, each other one is an error line,
+and the exit code is then 2), or a stream (`-` or `--file PATH`, `--file -` being stdin) whose first 64 KiB
+tell what it is:
+- a mail log (most lines start with a timestamp): the reply of each line, and each failed delivery that got
+  none (a timeout) from its status code; or `--summary`, a table by cause and destination domain
+  (mxprobe/maillog.py);
+- a bounce message (mail headers, a delivery-status report, or a known bounce's words): with a report one
+  explanation per failed recipient, else one per recipient and distinct reply, with the recipient's facts
+  (mxprobe/bounce.py);
 - anything else: each reply found in the lines, the lines without one counted.
 
 `--check` runs the checks the explanation names (those that query DNS) on the IP and domain the reply or
@@ -29,18 +32,41 @@ import typer
 
 from mxprobe import catalogue
 from mxprobe.errors import ExitCode, InputError
+from mxprobe.render import clean
 from mxprobe.render.explanation import LANGS, ExplanationWriter, abbreviate, default_lang
-from mxprobe.replies import ReplyScanner, named_address_domain, named_domain, named_helo, named_ip, read_lines
+from mxprobe.replies import (
+    MAX_LINE,
+    ReplyScanner,
+    named_address_domain,
+    named_domain,
+    named_helo,
+    named_ip,
+    parse_line,
+    read_lines,
+)
 
 if TYPE_CHECKING:
     from mxprobe.bounce import Bounce
     from mxprobe.catalogue import Explanation
     from mxprobe.dns import Nameserver
     from mxprobe.model import CheckResult
+    from mxprobe.replies import Reply
 
 HEAD_LINES = 50  # lines looked at (with at most bounce.HEAD bytes) to tell a bounce, a log and replies apart
 MAX_CHECK_TARGETS = 16
 _MISSING = {"ip": ("sending IP", "mxprobe --ip IP"), "domain": ("sending domain", "mxprobe DOMAIN")}
+# "\b" keeps click from re-wrapping the paragraph: one example a line. (mxprobe/cli.py passes it as the
+# epilog of `mxprobe explain --help`.)
+EPILOG = (
+    "\b\nExamples:\n"
+    '  mxprobe explain "421 Refused. You have no reverse DNS entry"\n'
+    '  mxprobe explain --lang zh "550 MI:SPF 发信IP未被发送域的SPF许可"        NetEase, in Chinese\n'
+    '  mxprobe explain --check "550 5.7.1 Client host [203.0.113.7] blocked using zen.spamhaus.org"\n'
+    "  mxprobe explain - < bounce.eml                    a bounce: one result per failed recipient\n"
+    "  mxprobe explain --summary - < /var/log/mail.log   failures by cause and destination domain\n"
+    "\n\b\nExit codes: 0 explained; 2 bad input (a TEXT without a reply); with --check 1 the cause is\n"
+    "confirmed, 3 it could not be checked."
+)
 
 
 def explain(
@@ -59,7 +85,8 @@ def explain(
         ),
     ] = None,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="en or zh (default: zh on a Chinese locale, else en).")
+        str | None,
+        typer.Option("--lang", metavar="en|zh", help="en or zh (default: zh on a Chinese locale, else en)."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per reply (JSON Lines); --summary: one object.")
@@ -73,10 +100,17 @@ def explain(
     ] = False,
     nameserver: Annotated[
         list[str] | None,
-        typer.Option("--nameserver", help="With --check: resolver IP[:PORT] (repeatable; default: system)."),
+        typer.Option(
+            "--nameserver",
+            metavar="IP[:PORT]",
+            help="With --check: resolver IP[:PORT] (repeatable; default: system).",
+        ),
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="With --check: deadline of each check run, seconds.")
+        float | None,
+        typer.Option(
+            "--timeout", metavar="SECONDS", help="With --check: deadline of each check run, seconds."
+        ),
     ] = None,
 ) -> None:
     """Explain SMTP replies: meaning, cause, advice, and the mxprobe command that checks the cause."""
@@ -121,16 +155,23 @@ def _source(texts: list[str] | None, file: str | None) -> str | None:
 def _explain_texts(
     texts: list[str], cat: catalogue.Catalogue, writer: ExplanationWriter, checker: _Checker | None
 ) -> None:
-    found = []
+    """Each argument that holds a reply explained, in order; each other one an error line; then exit 2."""
+    errors = []
     for text in texts:
-        if not text.strip():
-            raise InputError('empty reply text: give a reply such as "550 5.1.1 user unknown"')
-        exp = cat.explain(text)
+        exp = cat.explain(text) if text.strip() else None
         if exp is None:
-            raise InputError(f"no SMTP reply found in: {abbreviate(text, 60)}")
-        found.append(exp)
-    for exp in found:
+            errors.append(
+                f"no SMTP reply found in: {abbreviate(text, 60)}"
+                if text.strip()
+                else 'empty reply text: give a reply such as "550 5.1.1 user unknown"'
+            )
+            continue
         writer.write(exp, checks=None if checker is None else checker.for_reply(exp))
+    if errors:
+        sys.stdout.flush()
+        for error in errors[:-1]:
+            print(f"mxprobe: error: {error}", file=sys.stderr)
+        raise InputError(errors[-1])
 
 
 # ------------------------------------------------------------------------------------------ streams
@@ -160,6 +201,8 @@ def _explain_stream(
             rest = stream.read(max(bounce.MAX_SIZE - len(head), 0))
             cut = bool(stream.read(1))
             _explain_bounce(bounce.parse(head + rest, cat), name, writer, checker, cut=cut)
+        elif is_log:
+            _explain_log(_replayed(head, stream), name, cat, writer, checker)
         else:
             _explain_lines(_replayed(head, stream), name, cat, writer, checker)
 
@@ -236,6 +279,47 @@ def _explain_lines(
     _skipped(scanner.skipped, "without an SMTP reply")
 
 
+def _explain_log(
+    stream: BinaryIO, name: str, cat: catalogue.Catalogue, writer: ExplanationWriter, checker: _Checker | None
+) -> None:
+    """A mail log, a line at a time: the replies of its delivery records (a failure that got no reply, such
+    as a timeout, explained from its status code), else the reply the line holds; other lines counted."""
+    lines = used = 0
+    for raw in read_lines(stream):
+        line = raw[:MAX_LINE].strip()
+        if not line:
+            continue
+        lines += 1
+        found = _log_replies(line)
+        used += bool(found)
+        for reply, relay, replied in found:
+            exp = cat.match(reply, line, context=relay)
+            writer.write(exp, checks=None if checker is None else checker.for_reply(exp), replied=replied)
+    if not used:
+        raise InputError(f"no SMTP reply and no failed delivery found in {name} ({lines} lines read)")
+    _skipped(lines - used, "without an SMTP reply")
+
+
+def _log_replies(line: str) -> list[tuple[Reply, str, bool]]:
+    """(reply, relay host, whether the server replied) of each distinct reply of a log line."""
+    from mxprobe.maillog import parse_records, record_reply
+
+    records = parse_records(line)
+    if not records:
+        reply = parse_line(line)
+        return [] if reply is None else [(reply, "", True)]
+    found: dict[tuple[int, str, str], tuple[Reply, str, bool]] = {}
+    for record in records:
+        reply = parse_line(record.reply) if record.reply else None
+        replied = reply is not None
+        if reply is None:
+            if record.status == "delivered":
+                continue  # Sendmail's `stat=Sent (...)`: nothing to explain
+            reply = record_reply(record)  # a stand-in from the record's status code
+        found.setdefault((reply.code, reply.enhanced, reply.text), (reply, record.relay, replied))
+    return list(found.values())
+
+
 def _skipped(count: int, why: str) -> None:
     if count:
         sys.stdout.flush()
@@ -250,7 +334,8 @@ def _explain_bounce(
     if cut:
         found.notes.append(f"it is larger than {MAX_SIZE // (1024 * 1024)} MiB: read the first part only")
     if not found.recipients:
-        others = f" (recipients {', '.join(sorted(set(found.other_actions)))})" if found.other_actions else ""
+        actions = clean(", ".join(sorted(set(found.other_actions))))  # the bounce's words: made safe
+        others = f" (recipients {actions})" if found.other_actions else ""
         notes = f"; {'; '.join(found.notes)}" if found.notes else ""
         raise InputError(f"no failed recipient found in the bounce message {name}{others}{notes}")
     for note in found.notes:

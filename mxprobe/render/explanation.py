@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mxprobe.catalogue import Entry, Explanation
-from mxprobe.replies import EMAIL, bracketed_domain, named_ip
+from mxprobe.render import clean
+from mxprobe.replies import address, bracketed_domain, named_ip
 
 if TYPE_CHECKING:
     from mxprobe.model import CheckResult
@@ -44,6 +45,7 @@ _NOT_SPECIFIC = {
     "zh": ("通用解释：目录中没有这段原文", "目录中没有此应答"),
 }
 _CLASS_STYLES = {"success": "green", "intermediate": "cyan", "transient": "yellow", "permanent": "red"}
+SHOWN_REPLY = 300  # characters of a reply shown in a block's first line (JSON keeps the whole input)
 
 
 def default_lang() -> str:
@@ -56,7 +58,8 @@ def default_lang() -> str:
 
 
 def suggested_commands(exp: Explanation) -> list[str]:
-    """The mxprobe invocations that check the cause, with the IP, domain or recipient the reply names."""
+    """The mxprobe invocations that check the cause, with the IP, domain or recipient the reply names
+    (terminal-safe: they quote the reply)."""
     groups: list[str] = []
     for check in exp.checks:
         group = _CHECK_GROUPS.get(check, "domain")
@@ -69,15 +72,14 @@ def suggested_commands(exp: Explanation) -> list[str]:
         elif group == "domain":
             commands.append(f"mxprobe {bracketed_domain(exp.text) or 'YOUR_DOMAIN'}")
         else:
-            recipient = EMAIL.search(exp.text)
-            to = recipient.group(0) if recipient else "RECIPIENT"
+            to = address(exp.text) or "RECIPIENT"
             commands.append(f"mxprobe {bracketed_domain(exp.text) or 'YOUR_DOMAIN'} --to {to}")
-    return commands
+    return [clean(command) for command in commands]
 
 
 def abbreviate(text: str, width: int = 80) -> str:
-    """One line of at most `width` characters, for error messages and headers."""
-    flat = " ".join(text.split())
+    """One line of at most `width` characters, terminal-safe, for error messages and headers."""
+    flat = " ".join(clean(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -108,7 +110,9 @@ class ExplanationWriter:
         *,
         bounce: dict[str, Any] | None = None,
         checks: list[CheckResult] | None = None,
+        replied: bool = True,
     ) -> None:
+        """`replied=False`: the failure got no SMTP reply (a timeout), `exp.code` is a stand-in: not shown."""
         if self._json:
             data = exp.to_dict()
             if bounce is not None:
@@ -126,8 +130,9 @@ class ExplanationWriter:
         if checks is not None:
             ran = ", ".join(c.id for c in checks)
             rows.append((_LABELS[self._lang]["checked"], ran or _NOTHING_TO_CHECK[self._lang], "cyan"))
-        code = f"{exp.code} " if bounce is None or bounce["smtp_reply"] else ""
-        header = f"{code}{exp.enhanced + ' ' if exp.enhanced else ''}{abbreviate(exp.text, 100)}".rstrip()
+        code = f"{exp.code} " if replied and (bounce is None or bounce["smtp_reply"]) else ""
+        shown = abbreviate(exp.text, SHOWN_REPLY)
+        header = f"{code}{exp.enhanced + ' ' if exp.enhanced else ''}{shown}".rstrip()
         if self._console is None:
             width = max(len(label) for label, _, _ in rows)
             lines = [header] + [f"  {label.ljust(width)}  {value}" for label, value, _ in rows]
@@ -159,7 +164,11 @@ class ExplanationWriter:
 
 
 def _recipient(bounce: dict[str, Any]) -> str:
-    """`bob@example.net (failed, 5.1.1, via mx.example.net [192.0.2.7])`."""
+    """`bob@example.net (failed, 5.1.1, via mx.example.net [192.0.2.7])`: the bounce's words, made safe."""
+    return abbreviate(_recipient_facts(bounce), SHOWN_REPLY)
+
+
+def _recipient_facts(bounce: dict[str, Any]) -> str:
     facts = [bounce["action"], bounce["status"]]
     if bounce["remote_mta"]:
         facts.append(f"via {bounce['remote_mta']}")
@@ -208,10 +217,11 @@ def _table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]], *,
         from rich.console import Console
         from rich.padding import Padding
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(*header, highlight=False)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(Text, row))  # Text: a log's "[bold]" is shown, never read as markup
         Console(file=out).print(Padding(table, (0, 0, 0, len(indent))))
         return
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
@@ -258,7 +268,7 @@ def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False) -
         header = ("domain", "failed", "share", "delivered", "deferred", "bounced", "rejected", "first seen",
                   "last seen", "top cause")  # fmt: skip
         rows = [
-            (d["domain"] or "-", f"{d['failed']:,}", _percent(d["share"]), f"{d['delivered']:,}",
+            (clean(d["domain"]) or "-", f"{d['failed']:,}", _percent(d["share"]), f"{d['delivered']:,}",
              f"{d['deferred']:,}", f"{d['bounced']:,}", f"{d['rejected']:,}", d["first_seen"], d["last_seen"],
              d["top_cause"])
             for d in shown
