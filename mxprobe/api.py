@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mxprobe.dns import Nameserver, parse_nameserver
-from mxprobe.options import Options
+from mxprobe.errors import InputError
+from mxprobe.options import Options, validated
 from mxprobe.report import Report
 from mxprobe.scanner import ResultCallback, build_target, run
 
@@ -29,8 +30,14 @@ async def probe(
     `nameservers` take "IP", "IP:PORT" or "[IPv6]:PORT"; empty means the system resolver. Raises
     `mxprobe.InputError` for invalid input before anything is sent.
     """
-    opts = Options(**options)
+    try:
+        opts = Options(**options)
+    except TypeError as exc:  # an unknown keyword: say which, as the CLI does for an unknown flag
+        raise InputError(f"probe(): {exc}") from None
+    if isinstance(nameservers, str) or isinstance(to, str):
+        raise InputError("nameservers= and to= take lists (['127.0.0.1:53'], ['a@example.net'])")
     opts.nameservers = [ns if isinstance(ns, Nameserver) else parse_nameserver(ns) for ns in nameservers]
+    validated(opts)
     target = build_target(domain, ip=ip, helo=helo, mail_from=mail_from, to=to, mx=mx, port=opts.port)
     return await run(target, opts, on_result=on_result)
 

@@ -46,12 +46,20 @@ def _network(text: str, where: str) -> ipaddress.IPv4Network | ipaddress.IPv6Net
     return net
 
 
+def _ends_skipped(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """The network and broadcast addresses of an IPv4 block above a /31 are not probed (as `hosts()`)."""
+    return net.version == 4 and net.prefixlen < 31
+
+
 def _hosts(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Iterator[str]:
-    # Every address of a range may send mail (a /24 pool uses .0 and .255 too on point-to-point setups), but
-    # the network and broadcast addresses of a larger IPv4 block are skipped as `hosts()` does.
-    addresses = net.hosts() if net.version == 4 and net.prefixlen < 31 else iter(net)
-    for address in addresses:
+    for address in net.hosts() if _ends_skipped(net) else iter(net):
         yield str(address)
+
+
+def _ip_order(address: str) -> tuple[int, int]:
+    """Sort key for a mixed IPv4/IPv6 list (ipaddress refuses to compare across versions)."""
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed)
 
 
 @dataclass
@@ -60,10 +68,13 @@ class PoolInput:
 
     skipped: list[str] = field(default_factory=list)
     total: int = 0
+    ends_skipped: bool = False  # a CIDR's network/broadcast addresses were left out
 
-    def read(self, ip: str | None, ip_file: Path | None) -> Iterator[str]:
-        if ip is not None:
-            yield from self._count(_hosts(_network(ip, "--ip")))
+    def read(self, ips: Iterable[str], ip_file: Path | None) -> Iterator[str]:
+        for ip in ips:
+            net = _network(ip, "--ip")
+            self.ends_skipped |= _ends_skipped(net)
+            yield from self._count(_hosts(net))
         if ip_file is not None:
             yield from self._count(self._lines(ip_file))
 
@@ -91,15 +102,47 @@ class PoolInput:
                         raise
                     self.skipped.append(f"line {number}: {text[:60]!r}")
                     continue
+                self.ends_skipped |= _ends_skipped(net)
                 yield from _hosts(net)
 
 
+WORKERS = 32  # probes alive at once
+
+
+def pool_options(options: Options, mail_from: str | None) -> Options:
+    """A pool's per-IP options: the IP checks (spf too with a MAIL FROM). Under a --rate cap each IP's
+    deadline covers its own queries at that rate, since they wait in the shared queue, not on the network."""
+    checks = [*POOL_CHECKS, "spf"] if mail_from else list(POOL_CHECKS)
+    probe = Options(**{**options.__dict__, "only": options.only or checks})
+    if probe.rate:
+        probe.timeout = max(probe.timeout, 2 * _queries_per_ip(probe) / probe.rate)
+    return probe
+
+
+def _queries_per_ip(options: Options) -> int:
+    """About how many queries one IP costs: its PTR chain, plus one per IP blocklist."""
+    from mxprobe import blocklists
+
+    zones = len(blocklists.selected_zones("ip", options)[0]) if "dnsbl" in options.only else 0
+    return 6 + zones
+
+
+def _workers(options: Options) -> int:
+    """Probes alive at once: under a --rate cap, only as many as the rate can serve within their deadline."""
+    if not options.rate:
+        return WORKERS
+    per_ip = _queries_per_ip(options)
+    return max(1, min(WORKERS, int(options.rate * options.timeout / (2 * per_ip))))
+
+
 async def probe_pool(
-    addresses: Iterable[str], mail_from: str | None, options: Options, workers: int = 32
+    addresses: Iterable[str], mail_from: str | None, options: Options
 ) -> AsyncIterator[Report]:
     """Yield one Report per address as results arrive (not in input order)."""
     from mxprobe.scanner import build_target, run
 
+    probe_options = pool_options(options, mail_from)
+    workers = _workers(probe_options)
     limiter = Limiter(options.concurrency, options.rate)
     parent = Dns(
         options.nameservers or None,
@@ -107,8 +150,6 @@ async def probe_pool(
         query_timeout=options.query_timeout,
         limiter=limiter,
     )
-    checks = [*POOL_CHECKS, "spf"] if mail_from else list(POOL_CHECKS)
-    probe_options = Options(**{**options.__dict__, "only": options.only or checks})
     domain = validate.domain_of(mail_from) if mail_from else None
     pending: set[asyncio.Task[Report]] = set()
     iterator = iter(addresses)
@@ -158,16 +199,21 @@ class PoolSummary:
 
 
 def run_pool_command(
-    ip: str | None, ip_file: Path | None, mail_from: str | None, options: Options, as_json: bool
+    ips: list[str], ip_file: Path | None, mail_from: str | None, options: Options, as_json: bool
 ) -> int:
     """`mxprobe --ip CIDR` / `--ip-file FILE`: JSON Lines as results arrive, or progress and a summary."""
+    from mxprobe.scanner import build_target, plan
+
     if mail_from is not None:
         mail_from = validate.address(mail_from, "MAIL FROM")
     pool = PoolInput()
-    listed = list(pool.read(ip, ip_file))  # validates the whole input before any query is sent
+    listed = list(pool.read(ips, ip_file))  # validates the whole input before any query is sent
     addresses = list(dict.fromkeys(listed))  # an address given twice is checked once
     if not addresses:
         raise InputError("the pool holds no address")
+    # A --check that cannot run on a pool's IPs (dkim needs a domain) is refused here, not once per IP.
+    sample = build_target(validate.domain_of(mail_from) if mail_from else None, ip=addresses[0])
+    plan(sample, pool_options(options, mail_from))
     if len(addresses) < len(listed):
         print(f"mxprobe: {len(listed) - len(addresses)} repeated addresses checked once", file=sys.stderr)
     summary = PoolSummary()
@@ -188,6 +234,8 @@ def run_pool_command(
     asyncio.run(consume())
     for line in pool.skipped:
         print(f"mxprobe: skipped {line}: not an IP address or CIDR", file=sys.stderr)
+    if pool.ends_skipped and not as_json:
+        print("mxprobe: the network and broadcast addresses of each CIDR were not probed", file=sys.stderr)
     if not as_json:
         _render_summary(summary, len(pool.skipped))
     return int(summary.exit_code)
@@ -223,7 +271,7 @@ def _render_summary(summary: PoolSummary, skipped: int) -> None:
         table.add_row(check_id, *(str(counts.get(s.value, 0)) for s in Status))
     console.print(table)
     for (check_id, reason), ips in sorted(summary.failures.items(), key=lambda kv: -len(kv[1])):
-        ordered = sorted(ips, key=ipaddress.ip_address)
+        ordered = sorted(ips, key=_ip_order)
         shown = ", ".join(ordered[:8]) + (f" and {len(ips) - 8} more" if len(ips) > 8 else "")
         console.print(Text(clean(f"{check_id}: {reason} — {_count(len(ips), 'IP')}: {shown}")))
     verdicts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.most_common())

@@ -33,6 +33,8 @@ class Report:
             return "fail"
         if Status.ERROR in statuses or smtp_outcome == "error":
             return "inconclusive"
+        if statuses <= {Status.SKIP} and smtp_outcome is None:
+            return "inconclusive"  # nothing was judged (no IP, no record to read): never a pass
         if Status.WARN in statuses:
             return "warn"
         return "pass"

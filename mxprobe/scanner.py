@@ -78,6 +78,15 @@ def plan(target: Target, options: Options) -> list[CheckSpec]:
     """The checks a run starts. A check asked for with --check that cannot run on this target is bad input
     (exit 2), never a silent pass: `--check smtp` needs --to/--mx, `--check dmarc` a domain."""
     handshake = bool(target.to or target.mx)
+    flags = {
+        "--tls": options.tls,
+        "--auth": options.auth_user is not None,
+        "--relay-test": options.relay_test,
+        "--source": options.source is not None,
+    }
+    given = [flag for flag, on in flags.items() if on]
+    if given and not handshake:
+        raise InputError(f"{', '.join(given)} apply to the SMTP handshake: give --to ADDRESS or --mx HOST")
     for check_id in options.only:
         spec = next((s for s in REGISTRY if s.id == check_id), None)
         needs = spec.needs if spec is not None else "smtp" if check_id in HANDSHAKE_CHECKS else ""

@@ -86,3 +86,30 @@ def test_bare_mxprobe_shows_the_help() -> None:
     code, _, err = run()
     assert code == 2
     assert "Usage:" in err and "explain" in err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"only": ["nonexistent"]}, "unknown check"),
+        ({"only": "ptr"}, "takes a list"),
+        ({"dkim_selectors": "s1"}, "takes a list"),
+        ({"to": "a@example.net"}, "take lists"),
+        ({"nameservers": "127.0.0.1:53"}, "take lists"),
+        ({"timeout": -1}, "--timeout"),
+        ({"dnsbl_zones": ["bad zone"]}, "--dnsbl"),
+        ({"colour": True}, "unexpected keyword"),
+    ],
+)
+async def test_the_python_api_checks_its_input_like_the_cli(kwargs: dict[str, object], fragment: str) -> None:
+    with pytest.raises(mxprobe.InputError, match=fragment):
+        await mxprobe.probe("example.com", ip="192.0.2.20", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_run_where_every_check_was_skipped_is_inconclusive(dns_server: DnsServer) -> None:
+    report = await mxprobe.probe(
+        "example.com", nameservers=[dns_server.address], only=["ptr"], discover_ip=False
+    )
+    assert [c.status.value for c in report.checks] == ["skip"]
+    assert report.verdict == "inconclusive"
+    assert int(report.exit_code) == 3

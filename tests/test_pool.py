@@ -146,3 +146,55 @@ def test_bad_pool_input_is_one_line_and_exit_2(dns_server: DnsServer, args: list
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert dns_server.queries == []  # nothing was sent
+
+
+def test_a_mixed_ipv4_ipv6_file_gives_a_summary_not_a_traceback(
+    dns_server: DnsServer, tmp_path: Path
+) -> None:
+    pool_file = tmp_path / "mixed.txt"
+    pool_file.write_text("192.0.2.11\n2001:db8:2::99\n192.0.2.20\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["--ip-file", str(pool_file), "--check", "ptr", "--nameserver", dns_server.address]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "3 IPs checked" in result.stdout
+    no_ptr = next(line for line in result.stdout.splitlines() if line.startswith("ptr:"))
+    assert no_ptr.endswith("192.0.2.11, 2001:db8:2::99")  # IPv4 first, then IPv6
+
+
+def test_several_ip_options_make_a_pool(pool_dns: DnsServer) -> None:
+    code, out, _ = run("--ip", "203.0.113.1", "--ip", "203.0.113.2", "--json", *pool_args(pool_dns))
+    assert sorted(json.loads(line)["target"]["ip"] for line in out.splitlines()) == [
+        "203.0.113.1",
+        "203.0.113.2",
+    ]
+    assert code in (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--to", "a@dest.test"], "--to do not apply to a pool"),
+        (["--helo", "mail.example.com"], "--helo do not apply to a pool"),
+        (["example.com"], "DOMAIN do not apply to a pool"),
+        (["--check", "dkim"], "--check dkim needs a sending DOMAIN"),
+    ],
+)
+def test_options_that_do_not_apply_to_a_pool_are_refused(
+    dns_server: DnsServer, extra: list[str], fragment: str
+) -> None:
+    code, _, err = run("--ip", "203.0.113.0/30", *extra, "--nameserver", dns_server.address)
+    assert code == 2
+    assert fragment in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert dns_server.queries == []
+
+
+def test_a_low_rate_cap_slows_the_pool_but_times_nothing_out(pool_dns: DnsServer) -> None:
+    """Each IP's deadline covers its queries at the capped rate: waiting in the queue is not a timeout."""
+    args = ["--nameserver", pool_dns.address, "--dnsbl", BLOCKLIST, "--dnsbl-only", "--timeout", "2"]
+    _, out, _ = run("--ip", "203.0.113.4/30", "--json", "--rate", "5", *args)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 2
+    assert all(c["status"] != "error" for row in rows for c in row["checks"]), rows

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import math
 import os
 import sys
 from pathlib import Path
@@ -16,7 +15,6 @@ from mxprobe.errors import InputError
 # One probe asks ~300 mostly independent queries (every DNSBL at once): letting them all fly keeps the run as
 # long as its longest dependency chain. A pool keeps a smaller window, shared by all its IPs.
 PROBE_CONCURRENCY = 300
-MAX_SECONDS = 3600.0  # a deadline longer than an hour is a typo, and nan/inf are never meant
 POOL_CONCURRENCY = 100
 
 DNS = "DNS"
@@ -30,11 +28,11 @@ def probe(
         typer.Argument(metavar="DOMAIN", help="The sending domain (the MAIL FROM / From: domain)."),
     ] = None,
     ip: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--ip",
             metavar="IP|CIDR",
-            help="The sending IP (default: this host's public IP). A CIDR checks a pool.",
+            help="The sending IP (default: this host's public IP). A CIDR, or several --ip, check a pool.",
         ),
     ] = None,
     ip_file: Annotated[
@@ -168,58 +166,27 @@ def probe(
 ) -> None:
     import asyncio
 
-    from mxprobe import target as validate
     from mxprobe.dns import parse_nameserver
-    from mxprobe.model import CHECKS
-    from mxprobe.options import Options
-    from mxprobe.scanner import build_target, run
+    from mxprobe.options import Options, validated
+    from mxprobe.scanner import build_target, plan, run
 
-    if not (0 < timeout <= MAX_SECONDS and 0 < smtp_timeout <= MAX_SECONDS):
-        raise InputError(f"--timeout and --smtp-timeout take seconds between 0 and {MAX_SECONDS}")
-    pool_mode = ip_file is not None or (ip is not None and "/" in ip)
+    ips = list(ip or [])
+    pool_mode = ip_file is not None or len(ips) > 1 or any("/" in i for i in ips)
     if concurrency is None:
         concurrency = POOL_CONCURRENCY if pool_mode else PROBE_CONCURRENCY
     if port is None:
         port = 465 if tls else 587 if auth else 25
-    if not 0 < port < 65536:
-        raise InputError(f"invalid --port {port}: must be 1-65535")
-    if concurrency < 1 or not 0 <= rate < math.inf:
-        raise InputError(
-            "--concurrency must be at least 1 and --rate a number of queries per second (0: no cap)"
-        )
-    flags = {
-        "--tls": tls,
-        "--auth": auth is not None,
-        "--relay-test": relay_test,
-        "--source": source is not None,
-    }
-    handshake_flags = [flag for flag, given in flags.items() if given]
-    if handshake_flags and not (to or mx is not None):
-        raise InputError(
-            f"{', '.join(handshake_flags)} apply to the SMTP handshake: give --to ADDRESS or --mx HOST"
-        )
-    check = [c.strip().lower() for item in check or [] for c in item.split(",") if c.strip()]
-    unknown = sorted(set(check) - set(CHECKS))
-    if unknown:
-        raise InputError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECKS)}")
-    from mxprobe.blocklists import parse_zone_option, validate_key
-
-    for zone in dnsbl or []:
-        parse_zone_option(zone)
-    if dqs_key is not None:
-        validate.reject_controls("--dqs-key", dqs_key)
-        validate_key(dqs_key)
     options = Options(
         nameservers=[parse_nameserver(n) for n in nameserver or []],
         timeout=timeout,
         concurrency=concurrency,
         rate=rate,
         strict=strict,
-        only=list(check or []),
+        only=list(check or []),  # comma lists and case are handled by validated()
         dnsbl_zones=list(dnsbl or []),
         dqs_key=dqs_key,
         dnsbl_only=dnsbl_only,
-        dkim_selectors=[validate.domain(s, "--dkim-selector") for s in dkim_selector or []],
+        dkim_selectors=list(dkim_selector or []),
         fetch=fetch,
         port=port,
         smtp_timeout=smtp_timeout,
@@ -228,11 +195,25 @@ def probe(
         auth_user=auth,
         relay_test=relay_test,
     )
+    validated(options)
     if pool_mode:
         from mxprobe.pool import run_pool_command
 
-        raise typer.Exit(run_pool_command(ip, ip_file, mail_from, options, as_json))
-    target = build_target(domain, ip=ip, helo=helo, mail_from=mail_from, to=to or [], mx=mx, port=port)
+        ignored = [
+            flag
+            for flag, value in (("DOMAIN", domain), ("--helo", helo), ("--to", to), ("--mx", mx))
+            if value
+        ]
+        if ignored:
+            raise InputError(
+                f"{', '.join(ignored)} do not apply to a pool: each IP is checked alone, with its PTR name "
+                "as HELO (give --from for SPF)"
+            )
+        raise typer.Exit(run_pool_command(ips, ip_file, mail_from, options, as_json))
+    target = build_target(
+        domain, ip=ips[0] if ips else None, helo=helo, mail_from=mail_from, to=to or [], mx=mx, port=port
+    )
+    plan(target, options)  # impossible --check or handshake flags stop here, before any prompt
     if source is not None:
         from mxprobe.smtp import choose_source
 
