@@ -23,7 +23,7 @@ from mxprobe.dns import Deadline, Dns, Limiter
 from mxprobe.errors import ExitCode, InputError
 from mxprobe.model import Status
 from mxprobe.options import Options
-from mxprobe.render import clean
+from mxprobe.render import clean, console, stdout_may_close
 from mxprobe.report import Report
 
 if TYPE_CHECKING:
@@ -231,7 +231,8 @@ def run_pool_command(
         if progress is not None:
             progress.stop()
 
-    asyncio.run(consume())
+    with stdout_may_close():
+        asyncio.run(consume())
     for line in pool.skipped:
         print(f"mxprobe: skipped {line}: not an IP address or CIDR", file=sys.stderr)
     if pool.ends_skipped and not as_json:
@@ -255,11 +256,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def _render_summary(summary: PoolSummary, skipped: int) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=True)
+    out = console(highlight=False, soft_wrap=True)
     title = f"{_count(summary.ips, 'IP')} checked" + (
         f", {_count(skipped, 'line')} skipped" if skipped else ""
     )
@@ -269,10 +269,10 @@ def _render_summary(summary: PoolSummary, skipped: int) -> None:
         table.add_column(status.value, justify="right")
     for check_id, counts in summary.per_check.items():
         table.add_row(check_id, *(str(counts.get(s.value, 0)) for s in Status))
-    console.print(table)
+    out.print(table)
     for (check_id, reason), ips in sorted(summary.failures.items(), key=lambda kv: -len(kv[1])):
         ordered = sorted(ips, key=_ip_order)
         shown = ", ".join(ordered[:8]) + (f" and {len(ips) - 8} more" if len(ips) > 8 else "")
-        console.print(Text(clean(f"{check_id}: {reason} — {_count(len(ips), 'IP')}: {shown}")))
+        out.print(Text(clean(f"{check_id}: {reason} — {_count(len(ips), 'IP')}: {shown}")))
     verdicts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.most_common())
-    console.print(Text(f"verdicts: {verdicts}", style="bold"))
+    out.print(Text(f"verdicts: {verdicts}", style="bold"))

@@ -221,14 +221,16 @@ def probe(
     if auth:
         options.auth_password = _password()
 
+    from mxprobe.render import stdout_may_close
     from mxprobe.render.report import Progress, render_json, render_text
 
     with Progress(enabled=sys.stderr.isatty()) as progress:
         report = asyncio.run(run(target, options, on_result=progress.advance))
-    if as_json:
-        render_json(report)
-    else:
-        render_text(report)
+    with stdout_may_close():
+        if as_json:
+            render_json(report)
+        else:
+            render_text(report)
     raise typer.Exit(int(report.exit_code))
 
 

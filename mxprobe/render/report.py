@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from mxprobe.model import CheckResult, Status
-from mxprobe.render import clean
+from mxprobe.render import clean, console
 from mxprobe.report import Report
 
 MARKS = {
@@ -35,9 +35,7 @@ def render_json(report: Report) -> None:
 
 
 def _console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+    return console(highlight=False, soft_wrap=True)
 
 
 MAX_ITEMS = 6  # list items and evidence lines shown per check; --json has them all
