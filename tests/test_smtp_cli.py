@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from servers.dns import DnsServer
 from servers.smtp import ScriptedSmtpServer, postfix_like
-from test_smtp_handshake import GOOD_IP, NO_PTR, SMTP_KEYS, STEP_KEYS
+from test_smtp_handshake import GOOD_IP, NO_PTR, SMTP_KEYS, STEP_KEYS, _relay_guard
 from typer.testing import CliRunner
 
 from mxprobe.cli import app
@@ -214,3 +214,59 @@ def test_binary_garbage_exact_in_json(dns_server: DnsServer, faulty_server: Any)
 
     assert data["smtp"]["diagnosis"].startswith("not an SMTP server: it answered '\x00\x01\x02")
     assert "not an SMTP server: it answered '\\x00\\x01\\x02" in text and "\x00" not in text
+
+
+def test_relay_refusal_reads_as_a_passed_test(dns_server: DnsServer, smtp_server: Any) -> None:
+    """The expected 554 Relay access denied is the relay test passing: no advice that reads like a problem."""
+    server = smtp_server(postfix_like(rcpt=_relay_guard))
+    args = [*handshake_args(server, ip=GOOD_IP), "--relay-test"]
+    data = json.loads(mxprobe(dns_server, *args, "--json").stdout)
+    out = mxprobe(dns_server, *args).stdout
+    relay = next(s for s in data["smtp"]["steps"] if s["step"] == "relay-test")
+
+    assert relay["code"] == 554 and relay["diagnosis"].startswith("the relay test: refused as it should be")
+    assert "proxy" not in relay["diagnosis"] and "Ask the user" not in out
+    assert "C: RCPT TO:<mxprobe-relay-test@example.net>  (relay test)" in out
+    assert "→ the relay test: refused as it should be" in out
+
+
+def test_garbage_banner_same_text_in_json_and_escaped_in_text(
+    dns_server: DnsServer, faulty_server: Any
+) -> None:
+    server = faulty_server("garbage")
+    args = [*handshake_args(server, ip=GOOD_IP), "--smtp-timeout", "1"]
+    data = json.loads(mxprobe(dns_server, *args, "--json").stdout)
+    out = mxprobe(dns_server, *args).stdout
+    check = next(c for c in data["checks"] if c["id"] == "smtp")
+    banner = next(s for s in data["smtp"]["steps"] if s["step"] == "banner")
+
+    exact = "not an SMTP server: it answered '\x00\x01\x02\x03\x04\x05\x06\x07\x08\t'"
+    assert exact in check["summary"] and exact in banner["error"] and exact in data["smtp"]["diagnosis"]
+    assert "answered ' '" not in json.dumps(data)
+    shown = "not an SMTP server: it answered '\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\t'"
+    assert out.count(shown) >= 2  # the check line and the transcript, both escaped the same way
+    assert "\x00" not in out
+
+
+def test_connection_from_another_address_is_not_blamed_on_ip(dns_server: DnsServer, smtp_server: Any) -> None:
+    """--ip 192.0.2.11 is not an address of this host: the server judges 127.0.0.1, which ptr is not about."""
+    server = smtp_server(postfix_like(reject="reverse_hostname"))
+    args = ["--ip", "192.0.2.11", "--to", "user@dest.test", "--mx", f"127.0.0.1:{server.port}"]
+    data = json.loads(mxprobe(dns_server, *args, "--check", "ptr", "--json").stdout)
+    out = mxprobe(dns_server, *args, "--check", "ptr").stdout
+    smtp = data["smtp"]
+
+    assert set(server.peers) == {"127.0.0.1"} and smtp["source"] == "127.0.0.1"
+    assert smtp["cause"] == "ptr" and smtp["confirmed_by"] is None
+    assert "confirmed by" not in smtp["diagnosis"]
+    assert smtp["diagnosis"].startswith(
+        "the server judged 127.0.0.1 (it names [127.0.0.1] in its reply), the address the connection came "
+        "from, not --ip 192.0.2.11"
+    )
+    assert "the DNS checks are about 192.0.2.11" in smtp["diagnosis"] and "--source" in smtp["diagnosis"]
+    assert any("not --ip 192.0.2.11" in n for n in smtp["notes"])
+    check = next(c for c in data["checks"] if c["id"] == "smtp")
+    assert "(confirmed by" not in check["summary"]
+    assert check["fix"].startswith("Test from 192.0.2.11 first (run mxprobe there, or --source 192.0.2.11)")
+    assert "note: the connection came from 127.0.0.1, not --ip 192.0.2.11" in out
+    assert "confirmed by ptr" not in out

@@ -137,8 +137,13 @@ async def test_run_deadline_cuts_the_wait(dns_server: DnsServer, faulty_server: 
     server = faulty_server("tarpit")
     report, elapsed = await timed_probe(dns_server, server, smtp_timeout=30.0, timeout=1.5)
 
+    banner = step(report, "banner")
+    check = report.check("smtp") or pytest.fail("no smtp check")
+
     assert elapsed < 1.5 + SLACK
-    assert step(report, "banner").fault in ("timeout", "deadline")
+    assert banner.fault == "deadline"
+    assert "the run's deadline (1.5 s) ended the wait; raise --timeout" in banner.error
+    assert "--timeout" in check.fix and "--smtp-timeout" not in banner.error + check.fix
     assert smtp_of(report).outcome == "error"
 
 

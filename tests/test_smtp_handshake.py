@@ -552,3 +552,20 @@ async def test_relay_refused_is_in_the_summary(dns_server: DnsServer, smtp_serve
         f"127.0.0.1:{server.port} accepted <user@dest.test>; "
         "relay test passed: relaying to example.net refused"
     )
+
+
+async def test_helo_refused_for_the_literal_sent_for_want_of_a_ptr(
+    dns_server: DnsServer, smtp_server: Any
+) -> None:
+    """No --helo and no PTR: EHLO announces [IP]; "Helo command rejected" is then the missing PTR's doing."""
+    server = smtp_server(postfix_like(reject="helo_not_found"))
+    report = await probe(dns_server, server, checks=("ptr", "helo"))
+    smtp = smtp_of(report)
+
+    assert server.commands[0] == "EHLO [127.0.0.10]"
+    assert step(report, "rcpt").text == "450 4.7.1 <[127.0.0.10]>: Helo command rejected: Host not found"
+    assert (smtp.outcome, smtp.cause, smtp.confirmed_by) == ("deferred", "helo", "ptr")
+    assert smtp.diagnosis.startswith(
+        "the handshake announced the address literal [127.0.0.10] because 127.0.0.10 has no PTR name: "
+        "confirmed by ptr: 127.0.0.10 has no PTR"
+    )

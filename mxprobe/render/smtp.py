@@ -60,7 +60,8 @@ def _step(console: Any, result: SmtpResult, step: Step) -> None:
             console.print(Text(f"  connected{ms}", style="dim"))
     elif step.command:
         unsent = ("  (not sent)", "dim") if not step.sent else ""
-        console.print(Text.assemble(("  C: ", "dim"), clean(step.command), unsent))
+        relay = ("  (relay test)", "dim") if step.step == "relay-test" else ""
+        console.print(Text.assemble(("  C: ", "dim"), clean(step.command), relay, unsent))
     if step.text:
         style = _CODE_STYLE.get(str(step.code)[0], "")
         lines = step.text.split("\n")

@@ -20,6 +20,9 @@ The handshake also becomes two check results, so that it counts in the verdict l
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from mxprobe.model import CheckResult, Evidence, Status
 from mxprobe.smtp.session import SmtpResult, Step
 
@@ -40,6 +43,9 @@ _NEEDS = {
     "dbl": "the sending DOMAIN",
     "mx": "the sending DOMAIN",
 }
+# The checks whose answer depends on the sending IP: they prove nothing about another address.
+_ABOUT_IP = frozenset({"ptr", "fcrdns", "helo", "dnsbl", "spf"})
+_LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
 # The relay test in the smtp summary: a passed test is worth a word, not only a failed one.
 _RELAY_VERDICTS = {
     "open": "FAILED: the server relays mail to example.net for anyone (an open relay)",
@@ -53,7 +59,7 @@ FAULT_FIXES = {
     "timeout": "Test from a network that allows outbound SMTP, or ask the provider to open port 25.",
     "unreachable": "Check this host's routing (an MX reached only over IPv6 needs IPv6 here).",
     "disconnected": "Run again: a server that hangs up without a reply is overloaded or refusing this IP.",
-    "deadline": "Raise --timeout (the whole run) or --smtp-timeout (one step).",
+    "deadline": "Raise --timeout: the run's deadline ended the wait.",
     "not-smtp": "Check --mx and --port: another service answers there.",
     "too-long": "The server's replies break RFC 5321; its operator must fix them.",
     "tls": "The receiver's TLS setup is broken; its operator must fix the certificate or the TLS settings.",
@@ -66,9 +72,19 @@ def join(result: SmtpResult, checks: list[CheckResult]) -> None:
     """Tie each refusal to the DNS checks, then append the `tls` and `smtp` check results to `checks`."""
     tls = tls_check(result)
     by_id = {c.id: c for c in [*checks, tls]}
+    if _elsewhere(result):
+        given = result.source_reason == "--source"
+        why = "given with --source" if given else f"{result.ip} is not an address of this host"
+        result.notes.append(
+            f"the connection came from {result.source}, not --ip {result.ip} ({why}): the server judged "
+            f"{result.source}, while the DNS checks are about {result.ip}; run mxprobe on {result.ip}, or "
+            "give --source with the address to test from"
+        )
     for step in result.steps:
-        if step.refused and step.explanation is not None:
-            step.confirmed_by, step.diagnosis = _prove(step, by_id, result.selected)
+        if step.step == "relay-test" and result.relay_test and result.relay_test["verdict"] == "refused":
+            step.diagnosis = "the relay test: refused as it should be (no relaying for a stranger)"
+        elif step.refused and step.explanation is not None:
+            step.confirmed_by, step.diagnosis = _prove(step, by_id, result)
     verdict = result.verdict_step
     if verdict is not None and verdict.refused and result.outcome != "accepted":
         result.confirmed_by = verdict.confirmed_by
@@ -77,7 +93,35 @@ def join(result: SmtpResult, checks: list[CheckResult]) -> None:
     checks.append(tls)
 
 
-def _prove(step: Step, by_id: dict[str, CheckResult], selected: list[str]) -> tuple[str | None, str]:
+def _elsewhere(result: SmtpResult) -> bool:
+    """The dialogue came from another address than --ip (not bound: not an address of this host)."""
+    return bool(result.ip and result.source and result.source != result.ip)
+
+
+def _misjudged(step: Step, result: SmtpResult) -> bool:
+    """A refusal whose cause the checks about --ip would judge, from a dialogue that came from elsewhere."""
+    wanted = step.explanation.checks if step.explanation is not None else ()
+    return _elsewhere(result) and bool(_ABOUT_IP.intersection(wanted))
+
+
+def _seen(step: Step, result: SmtpResult) -> str:
+    """Who the server judged, in words: the source address, and the IP its reply names when that differs
+    from --ip (the reply's own word is the better evidence of what it looked at)."""
+    named = []
+    for literal in _LITERAL.findall(step.text):
+        try:
+            named.append(str(ipaddress.ip_address(literal)))
+        except ValueError:
+            continue
+    other = next((ip for ip in named if ip != result.ip), None)
+    if other is None:
+        return f"{result.source}, the address the connection came from"
+    if other == result.source:
+        return f"{other} (it names [{other}] in its reply), the address the connection came from"
+    return f"{other} (it names [{other}] in its reply; the connection came from {result.source})"
+
+
+def _prove(step: Step, by_id: dict[str, CheckResult], result: SmtpResult) -> tuple[str | None, str]:
     explanation = step.explanation
     assert explanation is not None
     # The smtp check is this handshake, and the tls check is STARTTLS's own reply: neither proves the reply.
@@ -85,6 +129,16 @@ def _prove(step: Step, by_id: dict[str, CheckResult], selected: list[str]) -> tu
     wanted = [c for c in explanation.checks if c not in own]
     if not wanted:
         return None, f"cause {explanation.cause}: no DNS check proves it. {explanation.advice.en}"
+    if _misjudged(step, result):
+        return None, (
+            f"the server judged {_seen(step, result)}, not --ip {result.ip}: the DNS checks are about "
+            f"{result.ip}, so they neither confirm nor clear this reply. Run mxprobe on {result.ip} (or "
+            f"give --source {result.ip} where it is an address of the host), or give --ip {result.source} to "
+            "check the address the server saw"
+        )
+    if explanation.cause == "helo" and result.helo_literal:
+        return _literal_helo(result, by_id)
+    selected = result.selected
     ran = [by_id[i] for i in wanted if i in by_id and by_id[i].status != Status.SKIP]
     unrun = _unrun(wanted, by_id, selected)
     failed = next((c for c in ran if c.status == Status.FAIL), None)
@@ -109,6 +163,17 @@ def _prove(step: Step, by_id: dict[str, CheckResult], selected: list[str]) -> tu
     passed = ", ".join(c.id for c in ran)
     also = f"; {unrun}" if unrun else ""
     return None, f"the DNS looks right from here ({passed} pass{also}): {_ALTERNATIVES}"
+
+
+def _literal_helo(result: SmtpResult, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
+    """EHLO sent the address literal because no HELO name was known: the PTR that would have named the
+    host is the cause, and the helo check (which had no name to judge) cannot say it."""
+    ptr = by_id.get("ptr")
+    why = f"the handshake announced the address literal {result.helo} because {result.ip} has no PTR name"
+    fix = "publish a PTR name for the IP (with an A record back), or give --helo with the name your MTA sends"
+    if ptr is not None and ptr.status == Status.FAIL:
+        return "ptr", f"{why}: confirmed by ptr: {_gist(ptr)}{_evidence(ptr)}; {fix}"
+    return None, f"{why} (and no --helo was given); {fix}"
 
 
 def _unrun(wanted: list[str], by_id: dict[str, CheckResult], selected: list[str]) -> str:
@@ -176,6 +241,11 @@ def smtp_check(result: SmtpResult) -> CheckResult:
     fix = ""
     if verdict is not None and verdict.explanation is not None and verdict.refused:
         fix = verdict.explanation.advice.en
+        if _misjudged(verdict, result):
+            fix = (
+                f"Test from {result.ip} first (run mxprobe there, or --source {result.ip}): this server "
+                f"judged {result.source}. If it refuses {result.ip} too: {fix}"
+            )
     elif verdict is not None and verdict.fault:
         fix = FAULT_FIXES.get(verdict.fault, "")
     relay = result.relay_test

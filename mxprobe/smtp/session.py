@@ -153,9 +153,11 @@ class SmtpResult:
     mx_candidates: list[Candidate] = field(default_factory=list)
     host: str | None = None  # the server that answered: its MX name (or the --mx given)
     address: str | None = None
+    ip: str | None = None  # --ip: the address the DNS checks are about
     source: str | None = None  # the local address the connection was made from
     source_reason: str = ""
     helo: str = ""
+    helo_literal: bool = False  # no HELO name was known (no --helo, no PTR): EHLO sent the address literal
     tls: TlsInfo | None = None  # None: the dialogue ended before EHLO could tell
     extensions: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
@@ -215,14 +217,15 @@ async def handshake(ctx: Context) -> SmtpResult:
     """Talk to the recipient's MX (or --mx) as a sender would, stopping before DATA. Never raises for the
     network; raises InputError only for a --source this host cannot use, or recipients of several domains."""
     validate_recipients(ctx.target.to, ctx.target.mx)
-    result = SmtpResult(port=ctx.target.port, selected=list(ctx.options.only))
+    result = SmtpResult(port=ctx.target.port, ip=ctx.target.ip, selected=list(ctx.options.only))
     deadline = ctx.dns.deadline
     source = choose_source(ctx.options.source, ctx.target.ip)
     result.source, result.source_reason = source if source else (None, "")
     try:
         await asyncio.wait_for(_handshake(ctx, result), timeout=deadline.remaining() + _GRACE)
     except TimeoutError:
-        _cut(result, "deadline", f"the run's deadline ({deadline.seconds:g}s) was reached")
+        ended = f"the run's deadline ({deadline.seconds:g} s) ended the wait; raise --timeout"
+        _cut(result, "deadline", ended)
     except InputError:
         raise
     except Exception as exc:  # a bug here must cost the handshake, not the whole report
@@ -465,6 +468,13 @@ class _Session:
     def budget(self) -> float:
         return min(self.options.smtp_timeout, self.ctx.dns.deadline.remaining())
 
+    def deadline_cut(self, timeout: float) -> str:
+        """When the run's deadline, not --smtp-timeout, bounded a wait: the words that name it ("" if not),
+        so that the advice names the option that would have let the wait go on."""
+        if timeout >= self.options.smtp_timeout:
+            return ""
+        return f"the run's deadline ({self.ctx.dns.deadline.seconds:g} s) ended the wait; raise --timeout"
+
     def begin(self, name: str, command: str = "") -> Step:
         step = Step(name, command=command)
         self.steps.append(step)
@@ -560,7 +570,12 @@ class _Session:
             await asyncio.wait_for(asyncio.get_running_loop().sock_connect(sock, (address, port)), timeout)
         except TimeoutError:
             sock.close()
-            self.fail(step, "timeout", _connect_timeout_text(address, port, timeout), started)
+            cut = self.deadline_cut(timeout)
+            if cut:
+                text = f"no answer to the TCP connection to {address}:{port} within {timeout:.1f} s: {cut}"
+                self.fail(step, "deadline", text, started)
+            else:
+                self.fail(step, "timeout", _connect_timeout_text(address, port, timeout), started)
             return None
         except OSError as exc:
             sock.close()
@@ -587,7 +602,11 @@ class _Session:
             self.record(step, exc.code, exc.message, started)
             return True
         except _NoReply as exc:
-            self.fail(step, exc.fault, exc.partial or self._silent_text(timeout), started)
+            cut = "" if exc.partial else self.deadline_cut(timeout)
+            if cut:
+                self.fail(step, "deadline", f"no greeting within {timeout:.1f} s: {cut}", started)
+            else:
+                self.fail(step, exc.fault, exc.partial or self._silent_text(timeout), started)
             return False
         except aiosmtplib.SMTPResponseException as exc:  # a reply that is not SMTP at all
             self.fail(step, *_malformed(exc, self.secrets.scrub), started)
@@ -637,7 +656,9 @@ class _Session:
 
     async def _converse(self) -> None:
         # The default HELO (the IP's PTR name) is looked up by the scanner meanwhile: it is needed only now.
-        self.result.helo = await self.ctx.helo() or _address_literal(self.local)
+        helo = await self.ctx.helo()
+        self.result.helo = helo or _address_literal(self.local)
+        self.result.helo_literal = helo is None
         if not await self._ehlo():
             return await self._quit()
         if self.use_starttls and self._offers("starttls") and not await self._starttls():
@@ -693,7 +714,11 @@ class _Session:
         try:
             reply = await self._bounded(self.smtp.execute_command(line.encode(), timeout=None), timeout)
         except _NoReply as exc:
-            self.fail(step, exc.fault, exc.partial or f"no reply within {timeout:.1f} s", started)
+            cut = "" if exc.partial else self.deadline_cut(timeout)
+            if cut:
+                self.fail(step, "deadline", f"no reply within {timeout:.1f} s: {cut}", started)
+            else:
+                self.fail(step, exc.fault, exc.partial or f"no reply within {timeout:.1f} s", started)
         except aiosmtplib.SMTPServerDisconnected:
             self.fail(step, "disconnected", "the server closed the connection instead of replying", started)
         except aiosmtplib.SMTPResponseException as exc:
@@ -751,7 +776,8 @@ class _Session:
             if reason is not None:
                 text = f"the TLS handshake failed: {reason}"
             elif isinstance(exc, aiosmtplib.SMTPTimeoutError):
-                text = f"no reply to STARTTLS within {timeout:.1f} s"
+                cut = self.deadline_cut(timeout)
+                text = f"no reply to STARTTLS within {timeout:.1f} s" + (f": {cut}" if cut else "")
             else:
                 text = "the server closed the connection after STARTTLS, before any TLS handshake"
             self.fail(step, "tls", text, started)
@@ -950,7 +976,8 @@ def _malformed(exc: aiosmtplib.SMTPResponseException, scrub: Callable[[str], str
             "the reply is longer than this client accepts (8192 bytes a line, 32 KB a reply): an over-long "
             "line, or a multi-line reply that never ends; RFC 5321 limits a reply line to 512 bytes"
         )
-    shown = scrub(message.split(":", 1)[-1].strip())  # whole, then cut: a cut secret is no token
+    # Only the line end goes: the controls are the evidence, kept as sent for JSON (renderers escape them).
+    shown = scrub(message.split(":", 1)[-1].removeprefix(" ").rstrip("\r\n"))  # whole, then cut
     hint = ""
     if shown.upper().startswith("HTTP/"):
         hint = " (an HTTP server)"
