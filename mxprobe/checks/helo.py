@@ -48,10 +48,13 @@ async def run(ctx: Context) -> CheckResult:
     if helo is None:
         ptr = await ctx.dns.ptr(ip)
         why = f"the PTR lookup of {ip} failed ({ptr.rcode})" if ptr.failed else f"{ip} has no PTR name"
+        literal = (
+            f"; the handshake announces the address literal [{ip}]" if ctx.target.to or ctx.target.mx else ""
+        )
         return CheckResult(
             "helo",
             Status.SKIP,
-            f"no HELO name known: give --helo (it defaults to the PTR name, and {why})",
+            f"no HELO name known: give --helo (it defaults to the PTR name, and {why}){literal}",
             {"ip": ip},
             [ptr.evidence()],
         )
