@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 HEAD = 64 * 1024  # bytes looked at to tell a bounce from a log or replies
 MAX_SIZE = 32 * 1024 * 1024  # bytes of a bounce read; the report comes first, the returned message last
 
+MAX_FORWARDS = 3  # a bounce forwarded inside a forward ...: attached messages looked into
 FAILED_ACTIONS = ("failed", "delayed")
 _DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 _RETURNED_TYPES = ("message/rfc822", "message/global")
@@ -66,13 +67,23 @@ _HEADER_TYPES = ("text/rfc822-headers", "text/global-headers")
 _MIME_REPORT = re.compile(r"content-type:\s*multipart/report\b[^\n]*(?:\n[ \t][^\n]*)*delivery-status", re.I)
 _DSN_PART = re.compile(r"content-type:\s*message/(?:global-)?delivery-status", re.I)
 _STATUS = re.compile(r"\b([245])\.([0-9]{1,3})\.([0-9]{1,3})\b")
+_MBOX_FROM = re.compile(rb"^From [^\r\n]*\r?\n", re.M)
 _QMAIL_STATUS = re.compile(r"\(#([245]\.[0-9]{1,3}\.[0-9]{1,3})\)")
 _REMOTE = re.compile(
-    r"\bhost\s+([a-z0-9][\w.-]*)\s?\[((?:ipv6:)?[0-9a-f.:]+)\]"  # Postfix, Exim: host NAME[IP] / NAME [IP]
+    r"\b(?:host|connect to)\s+([a-z0-9][\w.-]*)\s?\[((?:ipv6:)?[0-9a-f.:]+)\]"  # Postfix, Exim: host NAME[IP]
     r"|^\s*([0-9]{1,3}(?:\.[0-9]{1,3}){3}) does not like"  # qmail
     r"|\bconnected to ([0-9a-f.:]+) but",
     re.I,
 )
+# Postfix's line for a recipient that got no SMTP reply: `<bob@example.net>: connect to mx...: Connection
+# refused`, `... Host or domain name not found. Name service error for name=...`.
+_UNREACHED = re.compile(
+    r"^\s*<([^<>\s@]+@[^<>\s]+)>(?:\s*\(expanded from [^)]*\))?:\s*"
+    r"(?=.*(?:connect to|connection|timed out|host or domain name not found|name service error"
+    r"|no route to host|network is unreachable|lost connection))",
+    re.I,
+)
+_NO_DOMAIN = re.compile(r"host or domain name not found|host not found", re.I)
 _EXCHANGE_HASH = re.compile(r"(?<=\s)#(?=[245][0-9][0-9] [245]\.)")  # `mx.example.net #550 5.1.1 ... ##`
 _DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 _HEADER_NAMES = (
@@ -250,11 +261,29 @@ class _Parts:
     html: list[str] = field(default_factory=list)
     dsn: list[dict[str, str]] = field(default_factory=list)  # delivery-status blocks, field names lower case
     returned: list[Message] = field(default_factory=list)  # headers of the returned message
+    attached: list[Message] = field(default_factory=list)  # whole attached messages (a forwarded bounce?)
     defects: list[str] = field(default_factory=list)
 
 
-def parse(data: bytes, catalogue: Catalogue) -> Bounce:
-    """Read a bounce message (bytes as received or saved, .eml); never raises for bad input."""
+def split_mbox(data: bytes) -> list[bytes]:
+    """The messages of an mbox (a `From ` line at the start or after a blank line starts one: mbox writers
+    escape a body's `From ` as `>From `); any other input is one message."""
+    if not data.startswith(b"From "):
+        return [data]
+    starts = [
+        m.start()
+        for m in _MBOX_FROM.finditer(data)
+        if m.start() == 0 or data.endswith((b"\n\n", b"\n\r\n"), 0, m.start())
+    ]
+    return [data[a:b] for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
+
+
+def parse(data: bytes, catalogue: Catalogue, *, _depth: int = 0) -> Bounce:
+    """Read a bounce message (bytes as received or saved, .eml); never raises for bad input.
+
+    A bounce forwarded as an attachment (a user sends it on to a helpdesk) is read from the attached
+    message: the forwarder's words around it are not the failure.
+    """
     from email import message_from_bytes, policy
 
     msg = message_from_bytes(data, policy=policy.compat32)
@@ -273,6 +302,12 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
             parts.texts.append(text)
     else:
         _walk(msg, parts)
+    forwarded = _forwarded(parts) if _depth < MAX_FORWARDS else None
+    if forwarded is not None:
+        inner = parse(forwarded, catalogue, _depth=_depth + 1)
+        if inner.recipients:
+            inner.notes.append("the bounce was forwarded inside another message: read the attached bounce")
+            return inner
     texts = parts.texts or [_html_text(h) for h in parts.html]
     notification = "\n".join(texts)
     if not parts.dsn:  # a report written inline: its fields are the report, what follows the returned message
@@ -322,6 +357,23 @@ def parse(data: bytes, catalogue: Catalogue) -> Bounce:
     return bounce
 
 
+def _forwarded(parts: _Parts) -> bytes | None:
+    """An attached message that is itself a bounce (a report, or sent by a mailer daemon), when the message
+    holds no report of its own; None otherwise (a bounce's attached message is the user's returned mail)."""
+    if parts.dsn:
+        return None
+    from email.utils import parseaddr
+
+    for inner in parts.attached:
+        sender = parseaddr(str(inner.get("from", "")))[1]
+        if inner.get_content_type() == "multipart/report" or (sender and _is_daemon(sender)):
+            try:
+                return inner.as_bytes()
+            except (LookupError, UnicodeError, ValueError):
+                continue
+    return None
+
+
 def _inline_report(text: str) -> tuple[str, list[dict[str, str]], str]:
     """(the text before it, the field blocks, the text after it) of a delivery-status report written inline
     in `text`; `(text, [], "")` when it holds none (no block names a recipient)."""
@@ -354,6 +406,7 @@ def _walk(part: Message, parts: _Parts) -> None:
         inner: Any = part.get_payload()
         if isinstance(inner, list) and inner:
             parts.returned.append(inner[0])
+            parts.attached.append(inner[0])
         elif isinstance(inner, str):
             parts.returned.append(_headers(inner))
     elif ctype in _HEADER_TYPES:
@@ -571,11 +624,17 @@ def _scan_text(text: str, excluded: set[str], bounce: Bounce) -> list[_Found]:
                 status_only.append(
                     _Found(state[0], _action(qmail.group(1)), qmail.group(1), state[1], line.strip(), None)
                 )
+            unreached = _UNREACHED.match(line) if start is None and qmail is None else None
+            if unreached is not None:
+                status = "5.4.4" if _NO_DOMAIN.search(line) else "4.4.1"
+                status_only.append(_Found(unreached[1], "failed", status, state[1], line.strip(), None))
             yield line
 
     scanner = ReplyScanner()
     found = []
     for carried, reply in scanner.scan(feed()):
+        if reply.code < 400:  # `250 2.0.0 Ok: queued` quoted in a text is no failure
+            continue
         recipient, remote = owners[scanner.start]
         if not recipient:
             named = [a for a in EMAIL.findall(reply.text) if a.lower() not in excluded and not _is_daemon(a)]

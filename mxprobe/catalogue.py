@@ -53,8 +53,9 @@ from typing import Any
 
 from mxprobe.__about__ import __version__
 from mxprobe.data import data_dir
+from mxprobe.errors import InputError
 from mxprobe.model import CAUSES, CHECKS, PHASES, REPLY_CLASSES
-from mxprobe.replies import MAX_LINE, Reply, parse_reply
+from mxprobe.replies import MAX_LINE, Reply, parse_reply, status_reply
 
 __all__ = [
     "CROSS_CODE_MIN",
@@ -72,6 +73,7 @@ __all__ = [
     "parse_reply",
 ]
 
+_BARE_STATUS = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")
 CROSS_CODE_MIN = 20
 
 _ID = re.compile(r"[a-z0-9]+(?:[-.][a-z0-9]+)*")  # dots: ids may quote an enhanced code (gmail-4.7.0-...)
@@ -344,8 +346,16 @@ class Catalogue:
 
     def explain(self, text: str) -> Explanation | None:
         """The explanation of the first reply in `text`, whose `input` is the whole text (JSON keeps what was
-        given; renderers shorten it); finding and matching read at most `MAX_LINE` characters a line."""
-        reply = parse_reply(text)
+        given; renderers shorten it); finding and matching read at most `MAX_LINE` characters a line.
+
+        Returns None when `text` holds no SMTP reply (so callers tell "nothing to explain" from an
+        explanation without catching anything); raises `InputError` when `text` is not a str (bytes must be
+        decoded by the caller, who knows their charset).
+        """
+        if not isinstance(text, str):
+            hint = ": decode it first (data.decode('utf-8', 'replace'))" if isinstance(text, bytes) else ""
+            raise InputError(f"explain() takes the reply as a str, not {type(text).__name__}{hint}")
+        reply = parse_reply(text) or _bare_status(text)
         return None if reply is None else self.match(reply, text.strip())
 
     def match(self, reply: Reply, input: str | None = None, *, context: str = "") -> Explanation:
@@ -428,6 +438,17 @@ class Catalogue:
             return _same_code_first(fallbacks, reply.code)
         sole = self._by_code_enhanced.get((reply.code, reply.enhanced), ())
         return sole[0] if len(sole) == 1 else None
+
+
+def _bare_status(text: str) -> Reply | None:
+    """`5.7.1` alone (what a user copies from an NDR) as a reply of its class's catch-all code (RFC 5321:
+    250, 451, 554), so the enhanced-code fallback explains it; None for any other text."""
+    status = text.strip()
+    if not _BARE_STATUS.fullmatch(status):
+        return None
+    if status[0] == "2":
+        return Reply(code=250, enhanced=status, text="", raw=status)
+    return status_reply(status, "", transient=status[0] == "4")
 
 
 def _pattern_score(pattern: _Pattern | None, text: str) -> int:
@@ -740,4 +761,6 @@ def match(reply: Reply, input: str | None = None) -> Explanation:
 
 
 def explain(text: str) -> Explanation | None:
+    """The explanation of the first SMTP reply in `text` (`mxprobe.explain`), or None when it holds none;
+    `InputError` when `text` is not a str. See `Catalogue.explain`."""
     return default().explain(text)

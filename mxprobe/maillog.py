@@ -15,6 +15,11 @@ What is recognised (each line tested with `in` first, so the many lines that are
 - Exim: `** rcpt ... SMTP error from remote mail server after ...: 550 ...` (bounced), `== rcpt ... defer
   (...)` (deferred), `=>`/`->` (delivered).
 - Sendmail: `QUEUEID: to=<rcpt>, ..., relay=..., dsn=X.Y.Z, stat=Sent|Deferred: ...|reason`.
+- Inbound rejects of Exim (`H=host [ip] F=<a> rejected RCPT <b>: reason`) and Sendmail (`ruleset=check_rcpt,
+  arg1=<b>, relay=host [ip], reject=550 ...`): status `rejected`, like Postfix's NOQUEUE rejects.
+
+A `rejected` record is mail from someone else that this server refused, not a failure of the user's own
+mail: the summary counts such records apart (`inbound_rejects`), out of the failures, causes and domains.
 
 Speed: replies are matched through `CachedMatcher`, an LRU keyed by the reply with its variable parts
 (addresses, IPs, numbers, ids) replaced, so a log's thousands of copies of one reply are matched once.
@@ -37,7 +42,8 @@ from mxprobe.replies import MAX_LINE, Reply, parse_line, status_reply
 
 POSTFIX = "postfix"
 STATUSES = ("delivered", "deferred", "bounced", "rejected")
-FAILURES = STATUSES[1:]
+OUTBOUND = STATUSES[:3]  # the user's own mail; `rejected` is other people's mail this server refused
+FAILURES = ("deferred", "bounced")
 CACHE_SIZE = 4096  # distinct normalised replies kept matched
 REPLIES_PER_CAUSE = 256  # distinct normalised replies counted per cause
 
@@ -71,6 +77,16 @@ _EXIM_ERRNO = re.compile(r" defer \([1-9][0-9]*\)")
 _SENDMAIL = re.compile(
     _PREFIX + r"sendmail\[[0-9]+\]: (?P<qid>[0-9A-Za-z]+): to=(?P<rcpt>.+?), .*?dsn=(?P<dsn>[0-9.]+), "
     r"stat=(?P<stat>.*)"
+)
+_SENDMAIL_REJECT = re.compile(
+    _PREFIX + r"sendmail\[[0-9]+\]: (?P<qid>[0-9A-Za-z]+): (?:ruleset=(?P<ruleset>[\w]+), )?"
+    r"(?:arg1=(?P<arg>[^,]*), )?.*?reject=(?P<text>.*)"
+)
+_EXIM_REJECT = re.compile(
+    rf"(?:(?P<time>{_EXIM_TIME})|(?P<stime>{_SYSLOG_TIME}|{_ISO_TIME}) \S+ exim[\w.-]*(?:\[[0-9]+\])?:)"
+    r"(?: \[[0-9]+\])?(?: [0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4})?"
+    r"(?: H=(?P<host>\S+)(?: \([^)]*\))? \[(?P<ip>[^\]]+)\](?::[0-9]+)?)?.*? (?:temporarily )?rejected "
+    r"(?P<cmd>[A-Z]+|connection)(?: <(?P<rcpt>[^>]*)>)?[^:]*: (?P<text>.*)"
 )
 _SENDMAIL_RELAY = re.compile(r", relay=([^,]*)")
 _ADDRESS = re.compile(r"<?([^<>,\s]+@[^<>,\s]+?)>?(?=,|$)")
@@ -116,6 +132,12 @@ def parse_records(line: str) -> list[Record]:
         return [record] if record is not None else []
     if " stat=" in line:
         return _sendmail(line)
+    if " reject=" in line:
+        record = _sendmail_reject(line)
+        return [record] if record is not None else []
+    if "rejected " in line:
+        record = _exim_reject(line)
+        return [record] if record is not None else []
     if " ** " in line or " == " in line or " => " in line or " -> " in line:
         record = _exim(line)
         return [record] if record is not None else []
@@ -169,6 +191,38 @@ def _postfix_reject(line: str) -> Record | None:
     )
 
 
+def _exim_reject(line: str) -> Record | None:
+    m = _EXIM_REJECT.match(line)
+    if m is None:
+        return None
+    host = m["host"] or ""
+    rcpt = m["rcpt"] or ""
+    return Record(
+        m["time"] or m["stime"], "", rcpt, _domain(rcpt), host.strip("()"), m["ip"] or "", "rejected",
+        m["text"].strip(), "", "exim",
+    )  # fmt: skip
+
+
+def _sendmail_reject(line: str) -> Record | None:
+    m = _SENDMAIL_REJECT.match(line)
+    if m is None:
+        return None
+    rcpt = ""
+    if m["ruleset"] == "check_rcpt" and m["arg"]:
+        found = _ADDRESS.search(m["arg"])
+        rcpt = found[1] if found else ""
+    relay_match = _SENDMAIL_RELAY.search(line[: m.start("text")])
+    relay, relay_ip = _sendmail_relay(relay_match[1]) if relay_match else ("", "")
+    return Record(
+        m["time"], m["qid"], rcpt, _domain(rcpt), relay, relay_ip, "rejected", m["text"], "", "sendmail"
+    )
+
+
+def _sendmail_relay(text: str) -> tuple[str, str]:
+    """`mx.example.net. [192.0.2.1]` (or `[192.0.2.1]`) -> (`mx.example.net`, `192.0.2.1`)."""
+    return _relay(text.replace(". [", "[").replace(" [", "[").partition(" (")[0])
+
+
 def _exim(line: str) -> Record | None:
     m = _EXIM.match(line)
     if m is None:
@@ -217,9 +271,7 @@ def _sendmail(line: str) -> list[Record]:
         status = "bounced"
     reply = stat.removeprefix("Deferred: ") if status != "delivered" else stat
     relay_match = _SENDMAIL_RELAY.search(line)
-    relay, relay_ip = (
-        _relay(relay_match[1].replace(". [", "[").replace(" [", "[")) if relay_match else ("", "")
-    )
+    relay, relay_ip = _sendmail_relay(relay_match[1]) if relay_match else ("", "")
     return [
         Record(m["time"], m["qid"], rcpt, _domain(rcpt), relay, relay_ip, status, reply, dsn, "sendmail")
         for rcpt in _ADDRESS.findall(m["rcpt"])
@@ -314,7 +366,7 @@ def record_reply(record: Record) -> Reply:
     found = parse_line(record.reply) if record.reply else None
     if found is not None:
         return found
-    return status_reply(record.dsn, record.reply, transient=record.status != "bounced")
+    return status_reply(record.dsn, record.reply, transient=record.status == "deferred")
 
 
 # ------------------------------------------------------------------------------------------- summary
@@ -355,6 +407,11 @@ class _DomainStats(_Seen):
     causes: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass
+class _InboundStats(_Seen):
+    causes: Counter[str] = field(default_factory=Counter)
+
+
 class Summary:
     """Counts of a log's delivery records by status, cause and destination domain."""
 
@@ -364,12 +421,17 @@ class Summary:
         self.mtas: Counter[str] = Counter()
         self.causes: dict[str, _CauseStats] = {}
         self.domains: dict[str, _DomainStats] = {}
+        self.inbound = _InboundStats()
         self.records = 0
 
     def add(self, record: Record) -> None:
         self.records += 1
         self.statuses[record.status] += 1
         self.mtas[record.mta] += 1
+        if record.status == "rejected":  # someone else's mail refused here: not the user's failure
+            self.inbound.see(record.time)
+            self.inbound.causes[self.matcher.match(record_reply(record), record.relay)[1].cause] += 1
+            return
         domain = self.domains.get(record.domain)
         if domain is None:
             domain = self.domains[record.domain] = _DomainStats(first=record.time)
@@ -414,7 +476,7 @@ class Summary:
                 {
                     "domain": name,
                     "records": d.count,
-                    **{s: d.statuses[s] for s in STATUSES},
+                    **{s: d.statuses[s] for s in OUTBOUND},
                     "failed": domain_failed,
                     "share": _share(domain_failed, failed),
                     "top_cause": d.causes.most_common(1)[0][0] if d.causes else "",
@@ -434,6 +496,12 @@ class Summary:
             failed=failed,
             causes=causes,
             domains=domains,
+            inbound_rejects={
+                "count": self.inbound.count,
+                "first_seen": self.inbound.first,
+                "last_seen": self.inbound.last,
+                "causes": dict(self.inbound.causes.most_common()),
+            },
         )
         return data
 

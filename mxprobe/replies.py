@@ -223,6 +223,19 @@ def _reply_text(text: str, code: str, enhanced: str) -> str:
     text = _strip_repeats(text, code, enhanced)
     if "(in reply to " in text or "(IN REPLY TO " in text:
         text = _IN_REPLY_TO.sub("", text)
+    return _strip_unbalanced(text)
+
+
+def _strip_unbalanced(text: str) -> str:
+    """Drop a closing `'`, `"` or `>` that nothing in the reply opened: the quote around it in Exchange's
+    `Remote Server returned '550 ...'` or `<mx #550 ...>`, not the server's words (`<a@b>` stays)."""
+    while text and text[-1] in "'\">":
+        last = text[-1]
+        if last == ">" and text.count("<") >= text.count(">"):
+            break
+        if last != ">" and text.count(last) > 1:  # its own quotes, or an apostrophe (`it's 'spam'`)
+            break
+        text = text[:-1].rstrip()
     return text
 
 

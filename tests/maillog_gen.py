@@ -33,6 +33,7 @@ class Expected:
     domains: dict[str, Counter[str]] = field(default_factory=dict)  # domain -> status -> count
     first: dict[str, str] = field(default_factory=dict)  # cause -> time of its first record
     last: dict[str, str] = field(default_factory=dict)
+    inbound: Counter[str] = field(default_factory=Counter)  # cause -> inbound rejects (not failures)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,9 @@ def write_postfix_log(out: TextIO, lines: int, *, seed: int = 5, noise: bool = T
     def record(status: str, cause: str, domain: str, when: str) -> None:
         expected.records += 1
         expected.statuses[status] += 1
+        if status == "rejected":
+            expected.inbound[cause] += 1
+            return
         expected.domains.setdefault(domain, Counter())[status] += 1
         if cause:
             expected.causes[cause] += 1

@@ -46,12 +46,12 @@ CORPUS = {
          "mx1.dest8.test [198.51.100.81]")]),
     "qmail.eml": ("qmail", False, "owen@bounce.test", "mail.qbounce.test", "203.0.113.91", [
         ("pat@dest9.test", "failed", "5.1.1", 550, "recipient", True, "203.0.113.91", "198.51.100.91"),
-        ("quinn@nowhere.test", "failed", "5.1.2", 554, "recipient", False, "203.0.113.91", "")]),
+        ("quinn@nowhere.test", "failed", "5.1.2", 554, "recipient", True, "203.0.113.91", "")]),
     "sendmail-dsn.eml": ("sendmail", True, "abby@bounce.test", "sm.bounce.test", None, [
         ("ben@dest15.test", "failed", "5.1.1", 550, "recipient", True, None, "mx.dest15.test")]),
     "o365-ndr.eml": ("exchange", True, "rita@bounce.test", "AM8PR09MB7712.eurprd09.prod.outlook.com",
                      "203.0.113.25", [
-        ("sam@dest10.test", "failed", "5.1.10", 550, "recipient", False, "203.0.113.25", "")]),
+        ("sam@dest10.test", "failed", "5.1.10", 550, "recipient", True, "203.0.113.25", "")]),
     "o365-html-only.eml": ("exchange", False, "tom@bounce.test", "", None, [
         ("uma@dest11.test", "failed", "5.7.1", 550, "blocklist", True, "198.51.100.99", "")]),
     "exchange-2010.eml": ("exchange", False, "vera@bounce.test", "EXCH01.corp.bounce.test", None, [
@@ -71,6 +71,16 @@ CORPUS = {
     "truncated-mime.eml": ("postfix", True, "newsletter@bounce.test", "smtp.bounce.test", None, [
         ("carol@dest2.test", "failed", "5.1.1", 550, "recipient", True, None, "mail.dest2.test"),
         ("dan@dest3.test", "failed", "5.7.1", 554, "blocklist", True, "203.0.113.5", "mx2.dest3.test")]),
+    # a helpdesk forward: the bounce is the attached message; the forwarder's `250 2.0.0 Ok` is no failure
+    "postfix-forwarded.eml": ("postfix", True, "tom@example.com", "mail.example.com", None, [
+        ("uma@customer.example", "failed", "4.7.1", 450, "ptr", True, "203.0.113.88",
+         "mx.customer.example")]),
+    # a recipient without an SMTP reply (connection refused) is listed, from its status
+    "postfix-connect-refused.txt": ("postfix", False, "", "mail.example.com", None, [
+        ("a@one.example", "failed", "5.1.1", 550, "recipient", True, None, "mx.one.example [198.51.100.1]"),
+        ("b@two.example", "delayed", "4.7.0", 421, "helo", False, None, "mx.two.example [198.51.100.2]"),
+        ("c@three.example", "failed", "4.4.1", 451, "network", False, None,
+         "mx.three.example [198.51.100.3]")]),
 }  # fmt: skip
 
 
@@ -245,9 +255,44 @@ def test_chinese_bounce_in_chinese() -> None:
     assert "原因" in result.stdout and "blocklist" in result.stdout
 
 
-def test_a_text_bounce_counts_the_lines_it_skipped() -> None:
+def test_a_bounce_with_failures_says_nothing_of_the_lines_it_skipped() -> None:
     result = run("explain", "--file", str(BOUNCES / "qmail.eml"))
-    assert result.stderr == "mxprobe: skipped 8 lines of the bounce without an SMTP reply\n"  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and result.stderr == ""  # type: ignore[attr-defined]
+
+
+def test_a_bounce_without_a_failure_names_the_lines_it_skipped() -> None:
+    result = run("explain", "-", input="This is the mail system at host mx.test.\n\nall went well\n")
+    assert_one_line_error(result, "2 lines without an SMTP reply")
+
+
+def test_a_forwarded_bounce_is_read_from_the_attached_message() -> None:
+    result = run("explain", "--file", str(BOUNCES / "postfix-forwarded.eml"), "--json")
+    [record] = json_lines(result.stdout)  # type: ignore[attr-defined]
+    assert record["bounce"]["recipient"] == "uma@customer.example"  # type: ignore[index]
+    assert (record["code"], record["cause"]) == (450, "ptr")
+    assert "forwarded inside another message" in result.stderr  # type: ignore[attr-defined]
+
+
+def test_a_success_reply_in_a_text_is_never_a_failure() -> None:
+    text = "This is the mail system at host mx.test.\n\n<a@b.test>: 250 2.0.0 Ok: queued as 1234\n"
+    assert bounce.parse(text.encode(), catalogue.default()).recipients == []
+
+
+def test_every_message_of_an_mbox_is_read() -> None:
+    data = (DATA / "bounces.mbox").read_bytes()
+    assert len(bounce.split_mbox(data)) == 3
+    result = run("explain", "--file", str(DATA / "bounces.mbox"), "--json")
+    records = json_lines(result.stdout)  # type: ignore[attr-defined]
+    assert [(r["bounce"]["recipient"], r["cause"]) for r in records] == [  # type: ignore[index]
+        ("bob@dest.example", "recipient"), ("dave@corp.example", "blocklist"),
+        ("chris@slow.example", "policy"),
+    ]  # fmt: skip
+    assert "3 messages read" in result.stderr  # type: ignore[attr-defined]
+
+
+def test_a_from_line_inside_a_body_does_not_split_an_mbox() -> None:
+    data = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nbody\nFrom here on\n"
+    assert bounce.split_mbox(data) == [data]
 
 
 def test_truncated_mime_is_a_note_not_an_error() -> None:

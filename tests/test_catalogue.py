@@ -672,3 +672,35 @@ def test_postfix_in_reply_to_is_not_part_of_the_reply() -> None:
     ):
         reply = parse_reply(text)
         assert reply is not None and reply.text == "<a@b.test>: User unknown", reply
+
+
+@pytest.mark.parametrize(
+    ("text", "reply_text"),
+    [
+        ("Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; not found'",
+         "RESOLVER.ADR.RecipientNotFound; not found"),
+        ("<mx.dest.test 550 5.4.1 Recipient address rejected: Access denied. AS(201806281)>",
+         "Recipient address rejected: Access denied. AS(201806281)"),
+        ("550 5.1.1 <a@dest.test>", "<a@dest.test>"),  # the server's own brackets stay
+        ("550 5.7.1 it's 'spam'", "it's 'spam'"),
+    ],
+)  # fmt: skip
+def test_a_closing_quote_of_exchange_text_is_not_part_of_the_reply(text: str, reply_text: str) -> None:
+    reply = parse_reply(text)
+    assert reply is not None and reply.text == reply_text
+
+
+@pytest.mark.parametrize(("value", "fragment"), [(None, "not NoneType"), (b"550 5.1.1 x", "decode it first")])
+def test_the_python_api_refuses_what_is_not_text_with_a_clear_error(value: object, fragment: str) -> None:
+    import mxprobe
+
+    with pytest.raises(mxprobe.InputError, match=fragment):
+        mxprobe.explain(value)  # type: ignore[arg-type]
+
+
+def test_the_python_api_returns_none_for_a_text_without_a_reply() -> None:
+    import mxprobe
+
+    assert mxprobe.explain("hello, no reply here") is None
+    found = mxprobe.explain("550 5.1.1 user unknown")
+    assert found is not None and found.cause == "recipient"

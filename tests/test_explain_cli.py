@@ -397,3 +397,18 @@ def test_explain_help_has_examples() -> None:
     examples = result.stdout.split("Examples:")[1]
     for fragment in ('explain "421 ', "MI:SPF", "--check", "< bounce.eml", "--summary - < /var/log/mail.log"):
         assert fragment in examples, fragment
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "klass", "cause"),
+    [("5.7.1", 554, "permanent", "policy"), ("4.2.2", 451, "transient", "mailbox"),
+     ("2.0.0", 250, "success", "none")],
+)  # fmt: skip
+def test_a_bare_enhanced_code_is_read_as_a_reply_of_its_class(
+    status: str, code: int, klass: str, cause: str
+) -> None:
+    result = CliRunner().invoke(app, ["explain", "--json", status], env={"LANG": "en_US.UTF-8", "LC_ALL": ""})
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["code"], data["enhanced"], data["class"], data["cause"]) == (code, status, klass, cause)
+    assert data["entry"] == f"enhanced-{status}" and data["specific"] is False

@@ -82,7 +82,7 @@ SKIPPED = {"postfix.log": 7, "exim.log": 2, "sendmail.log": 1}  # one Sendmail l
 # cause of each failure, in log order
 CAUSES = {
     "postfix.log": ["greylist", "recipient", "network", "ptr", "ptr", "blocklist", "reputation"],
-    "exim.log": ["recipient", "greylist", "network", "policy", "blocklist"],
+    "exim.log": ["recipient", "greylist", "network", "recipient", "blocklist"],
 }
 
 
@@ -161,7 +161,9 @@ def test_summary_of_a_generated_log_matches_what_the_generator_wrote() -> None:
     domains = {d["domain"]: d for d in data["domains"]}  # type: ignore[attr-defined]
     assert set(domains) == set(expected.domains) <= set(DOMAINS)
     for name, counts in expected.domains.items():
-        assert {s: domains[name][s] for s in maillog.STATUSES} == {s: counts[s] for s in maillog.STATUSES}
+        assert {s: domains[name][s] for s in maillog.OUTBOUND} == {s: counts[s] for s in maillog.OUTBOUND}
+    inbound = data["inbound_rejects"]
+    assert (inbound["count"], inbound["causes"]) == (expected.statuses["rejected"], dict(expected.inbound))  # type: ignore[index]
     order = [(d["failed"], d["records"]) for d in data["domains"]]  # type: ignore[attr-defined]
     assert order == sorted(order, reverse=True)
 
@@ -188,7 +190,9 @@ def test_summary_cli_json_and_table(tmp_path: Path) -> None:
     assert (
         data["records"] == expected.records and data["statuses"]["rejected"] == expected.statuses["rejected"]
     )
-    assert list(data) == ["lines", "skipped", "records", "mtas", "statuses", "failed", "causes", "domains"]
+    assert list(data) == [
+        "lines", "skipped", "records", "mtas", "statuses", "failed", "causes", "domains", "inbound_rejects"
+    ]  # fmt: skip
     table = run("explain", "--summary", "-", input=log.read_bytes())
     assert table.exit_code == 0
     text = table.stdout  # type: ignore[attr-defined]
@@ -354,12 +358,12 @@ def no_reply_log() -> str:
     )
 
 
-def test_summary_counts_failures_without_a_reply_as_network() -> None:
+def test_summary_counts_failures_without_a_reply_as_network_and_a_missing_domain_as_recipient() -> None:
     result = run("explain", "--summary", "-", "--json", input=no_reply_log())
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)  # type: ignore[attr-defined]
     assert (data["records"], data["skipped"], data["failed"]) == (5, 0, 5)
-    assert [(c["cause"], c["count"]) for c in data["causes"]] == [("network", 5)]
+    assert [(c["cause"], c["count"]) for c in data["causes"]] == [("network", 4), ("recipient", 1)]
 
 
 def test_explain_on_a_log_explains_failures_without_a_reply_and_drops_postfix_words() -> None:
@@ -368,7 +372,7 @@ def test_explain_on_a_log_explains_failures_without_a_reply_and_drops_postfix_wo
     assert result.exit_code == 0, result.output
     objs = [json.loads(line) for line in result.stdout.splitlines()]  # type: ignore[attr-defined]
     network = [o for o in objs if o["cause"] == "network"]
-    assert len(network) == 6  # the excerpt's timeout and the five above
+    assert len(network) == 5  # the excerpt's timeout and four above (5.4.4: the domain does not exist)
     human = run("explain", "-", input=log)
     assert "(in reply to" not in human.stdout and "command))" not in human.stdout  # type: ignore[attr-defined]
     headers = [block.splitlines()[0] for block in human.stdout.split("\n\n")]  # type: ignore[attr-defined]
@@ -377,7 +381,28 @@ def test_explain_on_a_log_explains_failures_without_a_reply_and_drops_postfix_wo
         "550 5.1.1 <cy@dest3.test>: Recipient address rejected: User unknown in virtual mailbox table"
         in headers
     )
-    assert human.stderr == "mxprobe: skipped 6 lines without an SMTP reply\n"  # type: ignore[attr-defined]
+    assert human.stderr == (  # type: ignore[attr-defined]
+        "mxprobe: skipped 6 lines without an SMTP reply\n"
+        "mxprobe: 1 delivered lines not shown (only failures are)\n"
+    )
+
+
+def test_explain_on_a_log_shows_failures_only_each_with_its_record() -> None:
+    log = (DATA / "qa-logs" / "postfix.log").read_text()
+    result = run("explain", "-", "--json", input=log)
+    objs = [json.loads(line) for line in result.stdout.splitlines()]  # type: ignore[attr-defined]
+    assert all(o["code"] >= 400 for o in objs) and len(objs) == 14  # m1, m2: one reply
+    first = objs[0]["log"]
+    assert first == {"time": "Mar 18 10:00:01", "queue_id": "NOQUEUE", "recipient": "info@example.com",
+                     "status": "rejected", "relay": "unknown", "relay_ip": "203.0.113.200",
+                     "mta": "postfix"}  # fmt: skip
+    assert {o["log"]["status"] for o in objs} == {"rejected", "deferred", "bounced"}
+    assert "mxprobe: 4 delivered lines not shown (only failures are)" in result.stderr  # type: ignore[attr-defined]
+    human = run("explain", "-", input=log)
+    assert "250 2.0.0" not in human.stdout  # type: ignore[attr-defined]
+    assert "  record   Mar 18 10:00:03 4A1B2C3D4E bob@gmail.com (bounced)\n" in human.stdout  # type: ignore[attr-defined]
+    chinese = run("explain", "--lang", "zh", "-", input=log)
+    assert "mxprobe: 未显示 4 条投递成功的记录（只显示失败）" in chinese.stderr  # type: ignore[attr-defined]
 
 
 GMAIL_RELAY = "gmail-smtp-in.l.google.com"
@@ -404,3 +429,19 @@ def test_terminal_controls_in_a_log_are_shown_not_sent() -> None:
         result = run("explain", *args, input=line)
         assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
         assert "\x1b" not in result.stdout and "\x07" not in result.stdout, args  # type: ignore[attr-defined]
+
+
+def test_inbound_rejects_of_every_mta_are_counted_apart_from_the_users_failures() -> None:
+    text = "".join(p.read_text() for p in sorted((DATA / "qa-logs").glob("*.log")))
+    result = run("explain", "--summary", "-", "--json", input=text)
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    # Postfix NOQUEUE x3, Exim `rejected RCPT`, Sendmail `reject=`: mail of others, refused here
+    assert data["inbound_rejects"]["count"] == data["statuses"]["rejected"] == 5
+    assert data["inbound_rejects"]["causes"] == {"relay": 3, "ptr": 1, "recipient": 1}
+    assert data["failed"] == data["statuses"]["deferred"] + data["statuses"]["bounced"] == 21
+    assert sum(c["count"] for c in data["causes"]) == 21
+    domains = {d["domain"] for d in data["domains"]}
+    assert not domains & {"foreign.example", "example.com"}  # the rejected recipients are this server's
+    table = run("explain", "--summary", "-", input=text).stdout  # type: ignore[attr-defined]
+    assert "inbound rejects: 5 (mail from others refused by this server" in table
+    assert "\nfailures by cause (21)\n" in table

@@ -200,7 +200,8 @@ def _explain_stream(
         elif not is_log and bounce.detect(text):
             rest = stream.read(max(bounce.MAX_SIZE - len(head), 0))
             cut = bool(stream.read(1))
-            _explain_bounce(bounce.parse(head + rest, cat), name, writer, checker, cut=cut)
+            found = [bounce.parse(message, cat) for message in bounce.split_mbox(head + rest)]
+            _explain_bounces(found, name, writer, checker, cut=cut)
         elif is_log:
             _explain_log(_replayed(head, stream), name, cat, writer, checker)
         else:
@@ -276,7 +277,7 @@ def _explain_lines(
         if scanner.binary:
             raise InputError(f"{name} looks like binary data: no SMTP reply found in it")
         raise InputError(f"no SMTP reply found in {name} ({scanner.lines} lines read)")
-    _skipped(scanner.skipped, "without an SMTP reply")
+    _note(writer.lang, "skipped", scanner.skipped)
 
 
 def _explain_log(
@@ -284,71 +285,93 @@ def _explain_log(
 ) -> None:
     """A mail log, a line at a time: the replies of its delivery records (a failure that got no reply, such
     as a timeout, explained from its status code), else the reply the line holds; other lines counted."""
-    lines = used = 0
+    lines = used = delivered = 0
     for raw in read_lines(stream):
         line = raw[:MAX_LINE].strip()
         if not line:
             continue
         lines += 1
-        found = _log_replies(line)
-        used += bool(found)
-        for reply, relay, replied in found:
+        found, sent = _log_replies(line)
+        used += bool(found or sent)
+        delivered += bool(sent and not found)
+        for reply, relay, replied, record in found:
             exp = cat.match(reply, line, context=relay)
-            writer.write(exp, checks=None if checker is None else checker.for_reply(exp), replied=replied)
+            checks = None if checker is None else checker.for_reply(exp)
+            writer.write(exp, log=record, checks=checks, replied=replied)
     if not used:
         raise InputError(f"no SMTP reply and no failed delivery found in {name} ({lines} lines read)")
-    _skipped(lines - used, "without an SMTP reply")
+    _note(writer.lang, "skipped", lines - used)
+    _note(writer.lang, "delivered", delivered)
 
 
-def _log_replies(line: str) -> list[tuple[Reply, str, bool]]:
-    """(reply, relay host, whether the server replied) of each distinct reply of a log line."""
+def _log_replies(line: str) -> tuple[list[tuple[Reply, str, bool, dict[str, str] | None]], bool]:
+    """(reply, relay host, whether the server replied, the record's facts) of each distinct failure of a log
+    line, and whether the line told of a delivery (not shown: a log is mostly those)."""
     from mxprobe.maillog import parse_records, record_reply
 
     records = parse_records(line)
     if not records:
         reply = parse_line(line)
-        return [] if reply is None else [(reply, "", True)]
-    found: dict[tuple[int, str, str], tuple[Reply, str, bool]] = {}
+        return ([] if reply is None else [(reply, "", True, None)]), False
+    found: dict[tuple[int, str, str], tuple[Reply, str, bool, dict[str, str] | None]] = {}
+    delivered = False
     for record in records:
+        if record.status == "delivered":
+            delivered = True
+            continue
         reply = parse_line(record.reply) if record.reply else None
         replied = reply is not None
         if reply is None:
-            if record.status == "delivered":
-                continue  # Sendmail's `stat=Sent (...)`: nothing to explain
             reply = record_reply(record)  # a stand-in from the record's status code
-        found.setdefault((reply.code, reply.enhanced, reply.text), (reply, record.relay, replied))
-    return list(found.values())
+        facts = {"time": record.time, "queue_id": record.queue_id, "recipient": record.recipient,
+                 "status": record.status, "relay": record.relay, "relay_ip": record.relay_ip,
+                 "mta": record.mta}  # fmt: skip
+        found.setdefault((reply.code, reply.enhanced, reply.text), (reply, record.relay, replied, facts))
+    return list(found.values()), delivered
 
 
-def _skipped(count: int, why: str) -> None:
+def _note(lang: str, key: str, count: int) -> None:
+    """A count said on stderr after the results (`skipped`, `delivered`), in the output's language."""
+    from mxprobe.render.explanation import note_text
+
     if count:
         sys.stdout.flush()
-        print(f"mxprobe: skipped {count} lines {why}", file=sys.stderr)
+        print(f"mxprobe: {note_text(lang, key, count)}", file=sys.stderr)
 
 
-def _explain_bounce(
-    found: Bounce, name: str, writer: ExplanationWriter, checker: _Checker | None, *, cut: bool
+def _explain_bounces(
+    found: list[Bounce], name: str, writer: ExplanationWriter, checker: _Checker | None, *, cut: bool
 ) -> None:
+    """Each failed recipient of each message (an mbox holds several); a message without one is a note."""
     from mxprobe.bounce import MAX_SIZE
 
     if cut:
-        found.notes.append(f"it is larger than {MAX_SIZE // (1024 * 1024)} MiB: read the first part only")
-    if not found.recipients:
-        actions = clean(", ".join(sorted(set(found.other_actions))))  # the bounce's words: made safe
-        others = f" (recipients {actions})" if found.other_actions else ""
-        notes = f"; {'; '.join(found.notes)}" if found.notes else ""
-        raise InputError(f"no failed recipient found in the bounce message {name}{others}{notes}")
-    for note in found.notes:
-        print(f"mxprobe: note: {name}: {note}", file=sys.stderr)
-    for failure in found.recipients:
-        exp = failure.explanation
-        checks = None
-        if checker is not None:
-            domain = named_domain(exp.text) or found.sender_domain or named_address_domain(exp.text)
-            checks = checker.run(exp, ip=failure.sending_ip, domain=domain)
-        writer.write(exp, bounce=found.context(failure), checks=checks)
-    if not found.structured:
-        _skipped(found.skipped, "of the bounce without an SMTP reply")
+        found[-1].notes.append(f"it is larger than {MAX_SIZE // (1024 * 1024)} MiB: read the first part only")
+    if not any(b.recipients for b in found):
+        actions = clean(", ".join(sorted({a for b in found for a in b.other_actions})))  # the bounce's words
+        others = f" (recipients {actions})" if actions else ""
+        notes = "; ".join(note for b in found for note in b.notes)
+        skipped = sum(b.skipped for b in found if not b.structured)
+        lines = f"; {skipped} lines without an SMTP reply" if skipped else ""
+        notes = f"; {notes}" if notes else ""
+        raise InputError(f"no failed recipient found in the bounce message {name}{others}{lines}{notes}")
+    several = len(found) > 1
+    for index, message in enumerate(found, 1):
+        where = f"{name}, message {index} of {len(found)}" if several else name
+        if not message.recipients:
+            message.notes.append("no failed recipient in it")
+        for note in message.notes:
+            print(f"mxprobe: note: {where}: {note}", file=sys.stderr)
+        for failure in message.recipients:
+            exp = failure.explanation
+            checks = None
+            if checker is not None:
+                domain = named_domain(exp.text) or message.sender_domain or named_address_domain(exp.text)
+                checks = checker.run(exp, ip=failure.sending_ip, domain=domain)
+            writer.write(exp, bounce=message.context(failure), checks=checks)
+    if several:
+        sys.stdout.flush()
+        print(f"mxprobe: note: {name}: {len(found)} messages read (an mbox)", file=sys.stderr)
 
 
 def _summarise(stream: BinaryIO, name: str, cat: catalogue.Catalogue, *, as_json: bool) -> None:

@@ -30,10 +30,24 @@ _CHECK_GROUPS = {
 
 _LABELS = {
     "en": {"meaning": "meaning", "cause": "cause", "advice": "advice", "check": "check", "entry": "entry",
-           "recipient": "recipient", "checked": "checked"},
+           "recipient": "recipient", "checked": "checked", "record": "record"},
     "zh": {"meaning": "含义", "cause": "原因", "advice": "建议", "check": "检查", "entry": "条目",
-           "recipient": "收件人", "checked": "已检查"},
+           "recipient": "收件人", "checked": "已检查", "record": "记录"},
 }  # fmt: skip
+# Notes `explain` writes on stderr after its results, in the output's language.
+_NOTES = {
+    "en": {"skipped": "skipped {n} lines without an SMTP reply",
+           "delivered": "{n} delivered lines not shown (only failures are)"},
+    "zh": {"skipped": "跳过了 {n} 行不含SMTP应答的内容",
+           "delivered": "未显示 {n} 条投递成功的记录（只显示失败）"},
+}  # fmt: skip
+
+
+def note_text(lang: str, key: str, n: int) -> str:
+    """A stderr note of `explain` (`skipped`, `delivered`) in `lang`."""
+    return _NOTES.get(lang, _NOTES["en"])[key].format(n=n)
+
+
 _NOTHING_TO_CHECK = {"en": "nothing: no DNS check proves this cause", "zh": "无：没有可证明此原因的DNS检查"}
 _CLASSES = {
     "en": {"success": "success", "intermediate": "intermediate", "transient": "transient failure",
@@ -95,7 +109,7 @@ class ExplanationWriter:
         if isinstance(out, io.TextIOWrapper) and out.errors == "strict":
             out.reconfigure(errors="replace")  # a Latin-1 terminal gets "?" for Chinese, not a traceback
         self._out = out
-        self._lang = lang
+        self._lang = self.lang = lang
         self._json = as_json
         self._console: Any = None
         self._count = 0
@@ -109,14 +123,18 @@ class ExplanationWriter:
         exp: Explanation,
         *,
         bounce: dict[str, Any] | None = None,
+        log: dict[str, Any] | None = None,
         checks: list[CheckResult] | None = None,
         replied: bool = True,
     ) -> None:
-        """`replied=False`: the failure got no SMTP reply (a timeout), `exp.code` is a stand-in: not shown."""
+        """`replied=False`: the failure got no SMTP reply (a timeout), `exp.code` is a stand-in: not shown.
+        `log`: the log record the reply came from (time, queue id, recipient, status, relay, mta)."""
         if self._json:
             data = exp.to_dict()
             if bounce is not None:
                 data["bounce"] = bounce
+            if log is not None:
+                data["log"] = log
             if checks is not None:
                 data["check"] = [c.to_dict() for c in checks]
             self._out.write(json.dumps(data, ensure_ascii=False) + "\n")
@@ -127,6 +145,8 @@ class ExplanationWriter:
         rows = _rows(exp, self._lang)
         if bounce is not None:
             rows.insert(0, (_LABELS[self._lang]["recipient"], _recipient(bounce), "bold"))
+        if log is not None:
+            rows.insert(0, (_LABELS[self._lang]["record"], _record(log), "bold"))
         if checks is not None:
             ran = ", ".join(c.id for c in checks)
             rows.append((_LABELS[self._lang]["checked"], ran or _NOTHING_TO_CHECK[self._lang], "cyan"))
@@ -244,6 +264,13 @@ def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False) -
     out.write(f", {data['skipped']:,} other lines skipped\n" if data.get("skipped") else "\n")
     statuses = "  ".join(f"{name} {n:,} ({_percent(n, records)})" for name, n in data["statuses"].items())
     out.write(f"  {statuses}\n")
+    inbound = data["inbound_rejects"]
+    if inbound["count"]:
+        causes = ", ".join(f"{name} {n:,}" for name, n in inbound["causes"].items())
+        out.write(
+            f"  inbound rejects: {inbound['count']:,} (mail from others refused by this server: {causes}),"
+            " not counted as failures below\n"
+        )
     if data["causes"]:
         out.write(f"\nfailures by cause ({data['failed']:,})\n")
         header: tuple[str, ...] = (
@@ -265,15 +292,20 @@ def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False) -
         shown = failing[:SUMMARY_DOMAINS]
         more = f", the top {len(shown)} of {len(failing)}" if len(failing) > len(shown) else ""
         out.write(f"\nfailures by destination domain{more}\n")
-        header = ("domain", "failed", "share", "delivered", "deferred", "bounced", "rejected", "first seen",
-                  "last seen", "top cause")  # fmt: skip
+        header = ("domain", "failed", "share", "delivered", "deferred", "bounced", "first seen", "last seen",
+                  "top cause")  # fmt: skip
         rows = [
             (clean(d["domain"]) or "-", f"{d['failed']:,}", _percent(d["share"]), f"{d['delivered']:,}",
-             f"{d['deferred']:,}", f"{d['bounced']:,}", f"{d['rejected']:,}", d["first_seen"], d["last_seen"],
-             d["top_cause"])
+             f"{d['deferred']:,}", f"{d['bounced']:,}", d["first_seen"], d["last_seen"], d["top_cause"])
             for d in shown
         ]  # fmt: skip
         _table(out, header, rows, indent="  ")
+
+
+def _record(log: dict[str, Any]) -> str:
+    """`Mar 18 10:00:03 4A1B2C3D4E bob@gmail.com (bounced)`: the log's words, made safe."""
+    parts = [log["time"], log["queue_id"], log["recipient"] or "-", f"({log['status']})"]
+    return clean(" ".join(p for p in parts if p))
 
 
 def _percent(part: float, whole: float = 1.0) -> str:
