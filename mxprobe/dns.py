@@ -2,8 +2,9 @@
 
 Why not `dns.asyncresolver.Resolver.resolve`: a diagnostic tool must tell NXDOMAIN from NODATA from SERVFAIL
 from REFUSED from a timeout (a DNSBL that refuses us is *not* a clean answer), and the resolver folds the last
-three into one exception. So queries are built with `dns.message` and sent with `dns.asyncquery`, keeping the
-exact rcode; UDP answers with TC set are retried over TCP.
+three into one exception. So queries are built with `dns.message`, sent over the command's own UDP sockets
+(`UdpTransport`: a few shared sockets instead of one per query) and parsed by dnspython, keeping the exact
+rcode; UDP answers with TC set are asked again over TCP with `dns.asyncquery.tcp`.
 
 Identical queries in one run are asked once: the cache holds the in-flight task, so concurrent checks that
 need the same answer await the same query. pyspf and checkdmarc are synchronous; `sync_resolver()` gives them
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -159,14 +161,115 @@ class Answer:
         )
 
 
+class _Socket(asyncio.DatagramProtocol):
+    """One connected UDP socket to one nameserver; answers go to the query waiting for their message id."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, asyncio.Future[bytes]] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        waiter = self.pending.get(int.from_bytes(data[:2], "big")) if len(data) >= 12 else None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # An ICMP error (port unreachable) on a connected socket concerns every query to that server.
+        for waiter in self.pending.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.error_received(exc or ConnectionError("socket closed"))
+
+
+PER_SOCKET = 48  # queries waiting on one UDP socket before another is opened
+
+
+class UdpTransport:
+    """The UDP sockets one command's queries go out on, opened on first use and shared by its queries.
+
+    dnspython's `udp()` opens, registers and closes a socket for every query; at a few hundred queries a run
+    that was a third of the client's CPU. Here each query only sends a datagram and waits for the answer
+    carrying its (random, unused) message id; the answer must also match the question
+    (`Message.is_response`), or it is ignored as stale or forged. Truncated answers are asked again over
+    TCP by dnspython.
+    """
+
+    def __init__(self) -> None:
+        self._sockets: dict[Nameserver, list[_Socket]] = {}
+
+    async def _socket(self, ns: Nameserver) -> _Socket:
+        """The least busy open socket to `ns`, or a new one when each has PER_SOCKET queries waiting: a
+        socket's receive buffer holds a few hundred answers at most, and each socket has its own random
+        source port."""
+        sockets = self._sockets.setdefault(ns, [])
+        sockets[:] = [s for s in sockets if s.transport is not None and not s.transport.is_closing()]
+        idle = min(sockets, key=lambda s: len(s.pending), default=None)
+        if idle is not None and len(idle.pending) < PER_SOCKET:
+            return idle
+        _, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+            _Socket, remote_addr=(ns.host, ns.port)
+        )
+        sockets.append(protocol)
+        return protocol
+
+    async def query(
+        self, message: dns.message.Message, ns: Nameserver, timeout: float
+    ) -> dns.message.Message:
+        sock = await self._socket(ns)
+        if sock.transport is None:
+            raise ConnectionError(f"no socket to {ns}")
+        message.id = secrets.randbits(16)
+        while message.id in sock.pending:
+            message.id = secrets.randbits(16)
+        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        sock.pending[message.id] = waiter
+        try:
+            sock.transport.sendto(message.to_wire())
+            async with asyncio.timeout(timeout):
+                while True:
+                    data = await waiter
+                    response = dns.message.from_wire(data, ignore_trailing=True)
+                    if message.is_response(response):
+                        break
+                    waiter = asyncio.get_running_loop().create_future()  # not ours: keep waiting
+                    sock.pending[message.id] = waiter
+        except TimeoutError:
+            raise dns.exception.Timeout(timeout=timeout) from None  # type: ignore[no-untyped-call]
+        finally:
+            sock.pending.pop(message.id, None)
+        if response.flags & dns.flags.TC:
+            return await dns.asyncquery.tcp(message, ns.host, timeout=timeout, port=ns.port)
+        return response
+
+    def sockets(self, ns: Nameserver) -> list[_Socket]:
+        return list(self._sockets.get(ns, []))
+
+    def close(self) -> None:
+        for sockets in self._sockets.values():
+            for sock in sockets:
+                if sock.transport is not None:
+                    sock.transport.close()
+        self._sockets.clear()
+
+
 class Limiter:
-    """Queries in flight and queries per second, shared by every Dns client of one command (a pool of IPs
-    shares one limiter, so `--concurrency` and `--rate` bound the whole run, not each IP)."""
+    """What every Dns client of one command shares: queries in flight, queries per second (a pool of IPs
+    shares one limiter, so `--concurrency` and `--rate` bound the whole run, not each IP), and the UDP
+    sockets the queries go out on. `close()` it when the command ends."""
 
     def __init__(self, concurrency: int = 100, rate: float = 0.0) -> None:
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self._interval = 1.0 / rate if rate > 0 else 0.0
         self._next_send = 0.0
+        self.udp = UdpTransport()
+
+    def close(self) -> None:
+        self.udp.close()
 
     async def throttle(self) -> None:
         if not self._interval:
@@ -201,6 +304,7 @@ class Dns:
         self.deadline = deadline or Deadline(15.0)
         self.query_timeout = query_timeout
         self.tries = max(1, tries)
+        self._own_limiter = limiter is None
         self.limiter = limiter or Limiter(concurrency, rate)
         self.parent = parent
         self._inflight: dict[tuple[str, str, bool], asyncio.Task[Answer]] = {}
@@ -229,6 +333,11 @@ class Dns:
         elif task.done():
             return task.result()  # a cache hit costs no task and no await
         return await asyncio.shield(task)  # shielded: one caller's cancellation must not cancel the others'
+
+    def close(self) -> None:
+        """Close the sockets of a client that made its own limiter (a shared limiter's owner closes it)."""
+        if self._own_limiter:
+            self.limiter.close()
 
     async def ptr(self, ip: str) -> Answer:
         return await self.query(dns.reversename.from_address(ip).to_text(omit_final_dot=True), "PTR")
@@ -262,9 +371,7 @@ class Dns:
                     await self.limiter.throttle()
                     self.sent += 1
                     try:
-                        response, _tcp = await dns.asyncquery.udp_with_fallback(
-                            message, ns.host, timeout=timeout, port=ns.port
-                        )
+                        response = await self.limiter.udp.query(message, ns, timeout)
                     except dns.exception.Timeout:
                         error = f"no answer from {ns} within {timeout:.1f}s"
                         last = Answer(name, rdtype, "TIMEOUT", error=error)

@@ -151,23 +151,26 @@ async def probe_pool(
         limiter=limiter,
     )
     domain = validate.domain_of(mail_from) if mail_from else None
-    pending: set[asyncio.Task[Report]] = set()
-    iterator = iter(addresses)
-    exhausted = False
-    while True:
-        while not exhausted and len(pending) < workers:
-            address = next(iterator, None)
-            if address is None:
-                exhausted = True
-                break
-            target = build_target(domain, ip=address, mail_from=mail_from)
-            target.ip_source = "pool"
-            pending.add(asyncio.ensure_future(run(target, probe_options, limiter=limiter, parent=parent)))
-        if not pending:
-            return
-        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            yield task.result()
+    try:
+        pending: set[asyncio.Task[Report]] = set()
+        iterator = iter(addresses)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < workers:
+                address = next(iterator, None)
+                if address is None:
+                    exhausted = True
+                    break
+                target = build_target(domain, ip=address, mail_from=mail_from)
+                target.ip_source = "pool"
+                pending.add(asyncio.ensure_future(run(target, probe_options, limiter=limiter, parent=parent)))
+            if not pending:
+                return
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+    finally:
+        limiter.close()
 
 
 @dataclass

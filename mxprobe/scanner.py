@@ -168,42 +168,45 @@ async def run(
         limiter=limiter,
         parent=parent,
     )
-    ctx = Context(target=target, dns=dns_client, options=options)
-    notes: list[str] = []
     try:
-        await asyncio.wait_for(_find_ip(ctx, notes), timeout=max(deadline.remaining(), 0.001))
-    except TimeoutError:
-        notes.append("the run's deadline was reached while finding the sending IP")
-    ctx.helo_ready = asyncio.ensure_future(_default_helo(ctx, notes))
+        ctx = Context(target=target, dns=dns_client, options=options)
+        notes: list[str] = []
+        try:
+            await asyncio.wait_for(_find_ip(ctx, notes), timeout=max(deadline.remaining(), 0.001))
+        except TimeoutError:
+            notes.append("the run's deadline was reached while finding the sending IP")
+        ctx.helo_ready = asyncio.ensure_future(_default_helo(ctx, notes))
 
-    async def tracked(spec: CheckSpec) -> CheckResult:
-        result = await _run_one(spec, ctx, deadline)
-        if on_result is not None:
-            on_result(result)
-        return result
+        async def tracked(spec: CheckSpec) -> CheckResult:
+            result = await _run_one(spec, ctx, deadline)
+            if on_result is not None:
+                on_result(result)
+            return result
 
-    smtp_task = None
-    if target.to or target.mx:
-        from mxprobe import smtp
+        smtp_task = None
+        if target.to or target.mx:
+            from mxprobe import smtp
 
-        smtp_task = asyncio.ensure_future(smtp.handshake(ctx))
-        ctx.facts["smtp_task"] = smtp_task  # dane and mta-sts judge the handshake's certificate
-    results = list(await asyncio.gather(*(tracked(s) for s in specs)))
-    smtp_result = None
-    if smtp_task is not None:
-        from mxprobe import smtp
+            smtp_task = asyncio.ensure_future(smtp.handshake(ctx))
+            ctx.facts["smtp_task"] = smtp_task  # dane and mta-sts judge the handshake's certificate
+        results = list(await asyncio.gather(*(tracked(s) for s in specs)))
+        smtp_result = None
+        if smtp_task is not None:
+            from mxprobe import smtp
 
-        smtp_result = await smtp_task
-        smtp.join(smtp_result, results)
-    # The default HELO is one PTR query, bounded by the deadline like every other: wait for it, so that the
-    # report names the HELO name even when no check needed it.
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(ctx.helo_ready, timeout=max(deadline.remaining(), 0.001))
-    return Report(
-        target=target,
-        checks=results,
-        elapsed_ms=deadline.elapsed_ms(),
-        strict=options.strict,
-        smtp=smtp_result,
-        notes=notes,
-    )
+            smtp_result = await smtp_task
+            smtp.join(smtp_result, results)
+        # The default HELO is one PTR query, bounded by the deadline like every other: wait for it, so
+        # that the report names the HELO name even when no check needed it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ctx.helo_ready, timeout=max(deadline.remaining(), 0.001))
+        return Report(
+            target=target,
+            checks=results,
+            elapsed_ms=deadline.elapsed_ms(),
+            strict=options.strict,
+            smtp=smtp_result,
+            notes=notes,
+        )
+    finally:
+        dns_client.close()  # its UDP sockets, unless a pool's limiter owns them

@@ -4,25 +4,40 @@ the deadline and the rate cap, against the loopback server."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from servers.dns import DnsServer
 
-from mxprobe.dns import Deadline, Dns, Nameserver, parse_nameserver
+from mxprobe.dns import PER_SOCKET, Deadline, Dns, Nameserver, parse_nameserver
 from mxprobe.errors import InputError
 
 ZONE = {"layer.test.": 'a A 192.0.2.1\nb TXT "hello"\nc CNAME a\nempty TXT "x"'}
 
 
-def client(*servers: DnsServer, deadline: float = 5.0, **kwargs: float) -> Dns:
-    return Dns(
-        [Nameserver(s.host, s.port) for s in servers],
-        deadline=Deadline(deadline),
-        query_timeout=kwargs.pop("query_timeout", 1.0),
-        **kwargs,  # type: ignore[arg-type]
-    )
+Client = Callable[..., Dns]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client]:
+    """Dns clients on the given servers, their sockets closed at the end of the test (on its loop)."""
+    made: list[Dns] = []
+
+    def make(*servers: DnsServer, deadline: float = 5.0, **kwargs: float) -> Dns:
+        dns = Dns(
+            [Nameserver(s.host, s.port) for s in servers],
+            deadline=Deadline(deadline),
+            query_timeout=kwargs.pop("query_timeout", 1.0),
+            **kwargs,  # type: ignore[arg-type]
+        )
+        made.append(dns)
+        return dns
+
+    yield make
+    for dns in made:
+        dns.close()
 
 
 @pytest.mark.parametrize(
@@ -49,7 +64,7 @@ def test_bad_nameservers_are_input_errors(text: str) -> None:
         parse_nameserver(text)
 
 
-async def test_outcomes_are_exact(make_dns_server: Callable[..., DnsServer]) -> None:
+async def test_outcomes_are_exact(client: Client, make_dns_server: Callable[..., DnsServer]) -> None:
     server = make_dns_server(ZONE, faults={"sf.layer.test.": "servfail", "rf.layer.test.": "refused"})
     dns = client(server)
     a, txt, cname, nodata, nx, sf, rf = await asyncio.gather(
@@ -73,11 +88,15 @@ async def test_outcomes_are_exact(make_dns_server: Callable[..., DnsServer]) -> 
 async def test_an_ipv6_nameserver_is_used(make_dns_server: Callable[..., DnsServer]) -> None:
     server = make_dns_server(ZONE, host="::1")
     dns = Dns([parse_nameserver(server.address)], deadline=Deadline(5))
-    assert (await dns.query("a.layer.test", "A")).texts == ["192.0.2.1"]
+    try:
+        assert (await dns.query("a.layer.test", "A")).texts == ["192.0.2.1"]
+    finally:
+        dns.close()
     assert server.count("a.layer.test", "A") == 1
 
 
 async def test_identical_queries_are_asked_once_even_concurrently(
+    client: Client,
     make_dns_server: Callable[..., DnsServer],
 ) -> None:
     server = make_dns_server(ZONE, delay=0.05)
@@ -89,6 +108,7 @@ async def test_identical_queries_are_asked_once_even_concurrently(
 
 
 async def test_a_failing_nameserver_is_skipped_for_the_next(
+    client: Client,
     make_dns_server: Callable[..., DnsServer],
 ) -> None:
     broken = make_dns_server(ZONE, faults={"*.layer.test.": "refused"})
@@ -100,6 +120,7 @@ async def test_a_failing_nameserver_is_skipped_for_the_next(
 
 
 async def test_a_silent_nameserver_times_out_within_the_deadline(
+    client: Client,
     make_dns_server: Callable[..., DnsServer],
 ) -> None:
     server = make_dns_server(ZONE, faults={"a.layer.test.": "drop"})
@@ -110,10 +131,46 @@ async def test_a_silent_nameserver_times_out_within_the_deadline(
     assert time.monotonic() - started < 1.5
 
 
-async def test_the_rate_cap_spaces_queries(make_dns_server: Callable[..., DnsServer]) -> None:
+async def test_the_rate_cap_spaces_queries(client: Client, make_dns_server: Callable[..., DnsServer]) -> None:
     server = make_dns_server(ZONE)
     dns = client(server, rate=20.0)
     await asyncio.gather(*(dns.query(f"n{i}.layer.test", "A") for i in range(10)))
     stamps = sorted(q.at for q in server.queries)
     assert len(stamps) == 10
     assert stamps[-1] - stamps[0] >= 9 / 20 * 0.9
+
+
+async def test_a_closed_port_fails_fast_and_the_next_nameserver_answers(
+    client: Client, make_dns_server: Callable[..., DnsServer]
+) -> None:
+    good = make_dns_server(ZONE)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = Nameserver("127.0.0.1", probe.getsockname()[1])
+    lonely = Dns([closed], deadline=Deadline(5), query_timeout=3.0)
+    try:
+        started = time.monotonic()
+        answer = await lonely.query("a.layer.test", "A")
+        assert answer.rcode == "ERROR" and answer.failed
+        assert time.monotonic() - started < 1.0  # the ICMP refusal, not the 3 s timeout
+    finally:
+        lonely.close()
+    both = Dns([closed, Nameserver(good.host, good.port)], deadline=Deadline(5), query_timeout=3.0)
+    try:
+        assert (await both.query("a.layer.test", "A")).texts == ["192.0.2.1"]
+    finally:
+        both.close()
+
+
+async def test_queries_in_flight_are_spread_over_several_sockets(
+    client: Client, make_dns_server: Callable[..., DnsServer]
+) -> None:
+    """One socket's receive buffer holds a few hundred answers at most: a burst is spread over sockets
+    (each with its own source port), and every answer still reaches its query."""
+    server = make_dns_server({"many.test.": "* A 192.0.2.7"}, delay=0.2)
+    dns = client(server, query_timeout=5.0, concurrency=400)
+    answers = await asyncio.gather(*(dns.query(f"n{i}.many.test", "A") for i in range(200)))
+    assert {a.rcode for a in answers} == {"NOERROR"}
+    assert server.count(qtype="A") == 200  # each asked once: no answer was lost and asked again
+    sockets = dns.limiter.udp.sockets(Nameserver(server.host, server.port))
+    assert len(sockets) >= -(-200 // PER_SOCKET) > 1
