@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mxprobe.errors import ExitCode, InputError
     from mxprobe.model import CAUSES, CHECKS, CheckResult, Evidence, Status
     from mxprobe.options import Options
+    from mxprobe.registry import Cause, CheckId
     from mxprobe.report import Report
     from mxprobe.target import Target
 
@@ -39,6 +40,8 @@ _EXPORTS = {
     "Evidence": "mxprobe.model",
     "Status": "mxprobe.model",
     "Options": "mxprobe.options",
+    "Cause": "mxprobe.registry",
+    "CheckId": "mxprobe.registry",
     "Report": "mxprobe.report",
     "Target": "mxprobe.target",
 }
@@ -46,6 +49,8 @@ _EXPORTS = {
 __all__ = [
     "CAUSES",
     "CHECKS",
+    "Cause",
+    "CheckId",
     "CheckResult",
     "Evidence",
     "ExitCode",

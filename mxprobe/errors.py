@@ -13,6 +13,8 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # a check failed, or a recipient was deferred or rejected
     USAGE = 2  # bad input or usage: nothing was sent
     INCONCLUSIVE = 3  # a check could not run and none failed
+    OUTPUT = 4  # the output could not be written (a full disk, a closed standard output); the run was done
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class InputError(ValueError):
@@ -20,3 +22,7 @@ class InputError(ValueError):
 
     Raised at the edge (argument validation), before any query or connection is made.
     """
+
+
+class OutputError(OSError):
+    """The report could not be written (ENOSPC, EBADF, EIO): one line on stderr, exit 4."""

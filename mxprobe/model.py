@@ -1,60 +1,22 @@
 """The shapes every part of mxprobe agrees on: vocabularies, check results and the report.
 
-The cause and check ids are contracts: users' scripts, the JSON output and the catalogue files in
-`checks/replies/` all use them. Add ids freely; never rename one.
+The cause and check ids, and the statuses, are declared in `mxprobe.registry` (re-exported here).
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
-CAUSES: tuple[str, ...] = (
-    "ptr",
-    "helo",
-    "spf",
-    "dkim",
-    "dmarc",
-    "blocklist",
-    "reputation",
-    "rate",
-    "content",
-    "size",
-    "recipient",
-    "mailbox",
-    "sender",
-    "relay",
-    "auth",
-    "tls",
-    "protocol",
-    "greylist",
-    "policy",
-    "network",
-    "loop",
-    "server",
-    "none",
-)
+from mxprobe import registry
+from mxprobe.registry import Cause as Cause
+from mxprobe.registry import CheckId as CheckId
+from mxprobe.registry import Status as Status
 
-CHECKS: tuple[str, ...] = (
-    "ptr",
-    "fcrdns",
-    "helo",
-    "spf",
-    "spf-record",
-    "dmarc",
-    "dkim",
-    "dnsbl",
-    "dbl",
-    "mx",
-    "smtp",
-    "tls",
-    "mta-sts",
-    "tls-rpt",
-    "dnssec",
-    "dane",
-)
+# Derived from the registry, for the code and users' scripts that read them as tuples of strings.
+CAUSES: tuple[str, ...] = tuple(c.value for c in Cause)
+CHECKS: tuple[str, ...] = tuple(str(s.id) for s in registry.checks())
 
 PHASES: tuple[str, ...] = (
     "CONNECT",
@@ -78,16 +40,6 @@ REPLY_CLASSES: dict[str, str] = {
 }
 
 
-class Status(enum.StrEnum):
-    """Outcome of one check. `error` means the check could not run: it is never a pass."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    ERROR = "error"
-    SKIP = "skip"
-
-
 _SEVERITY = {Status.SKIP: -1, Status.PASS: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
 
 
@@ -105,32 +57,54 @@ class Evidence:
     rcode: str = "NOERROR"  # NOERROR | NXDOMAIN | NODATA | SERVFAIL | REFUSED | TIMEOUT | ERROR
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"query": self.query, "answer": self.answer, "rcode": self.rcode}
+    def to_dict(self) -> EvidenceDict:
+        d = EvidenceDict(query=self.query, answer=self.answer, rcode=self.rcode)
         if self.note:
             d["note"] = self.note
         return d
+
+
+class EvidenceDict(TypedDict):
+    query: str
+    answer: list[str]
+    rcode: str
+    note: NotRequired[str]
+
+
+# A check's details: each check module declares a TypedDict of its own (PtrDetails, MxDetails, ...) that
+# mypy checks where the check builds it; `mxprobe/schema/probe.json` publishes each shape.
+Details = Mapping[str, Any]
+
+
+class CheckDict(TypedDict):
+    id: str
+    status: Status
+    summary: str
+    details: Details
+    evidence: list[EvidenceDict]
+    fix: str
+    elapsed_ms: float
 
 
 @dataclass
 class CheckResult:
     """What one check found. Renderers read only these; checks never print."""
 
-    id: str
+    id: str  # a CheckId (a plain string only for a check a test registers)
     status: Status
     summary: str
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
     fix: str = ""
     elapsed_ms: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status.value,
-            "summary": self.summary,
-            "details": self.details,
-            "evidence": [e.to_dict() for e in self.evidence],
-            "fix": self.fix,
-            "elapsed_ms": round(self.elapsed_ms, 1),
-        }
+    def to_dict(self) -> CheckDict:
+        return CheckDict(
+            id=self.id,
+            status=self.status,
+            summary=self.summary,
+            details=self.details,
+            evidence=[e.to_dict() for e in self.evidence],
+            fix=self.fix,
+            elapsed_ms=round(self.elapsed_ms, 1),
+        )

@@ -1,36 +1,52 @@
 """Sending-IP pools: the IP checks for every address of a CIDR or a file, before the IPs go into service.
 
-Memory stays flat in the number of IPs: at most `workers` probes are alive at once and each probe's DNS cache
-dies with it (the input, at most a /20, is validated whole before the first query). Target-independent
-answers (DNSBL canaries) are asked once for the whole pool through a parent cache, and one limiter bounds
-queries in flight (`--concurrency`) and per second (`--rate`, to respect DNSBL usage terms) across all IPs.
+This module decides and runs; it prints nothing (`mxprobe.commands.pool` runs it for the CLI, and
+`mxprobe.render.pool` renders its results).
+
+- Input: every address of each CIDR, the network and broadcast addresses included (in a routed block they
+  send mail too, and lists list them: a /29 is 8 results). An `--ip-file` (CRLF, LF or CR line ends) is read
+  with a bounded line length (a longer line, `/dev/zero` included, is refused at once) and validated whole
+  before the first query: junk lines are skipped and reported, never discovered after work was done; more
+  than a /20 is refused.
+- Order: results come out in input order (JSON Lines, CSV), from a window of bounded size, so memory stays
+  flat in the number of IPs: at most `workers` probes are alive at once and each probe's DNS cache dies with
+  it. Target-independent answers (DNSBL test points) are asked once for the whole pool through a parent
+  cache, and one limiter bounds queries in flight (`--concurrency`) and per second (`--rate`, for the lists'
+  terms of use) across all IPs.
+- Time: `--timeout` is each IP's deadline, rate cap or not. Under `--rate` only as many IPs run at once as
+  the rate serves within that deadline; a rate too low for even one IP to finish in time is refused before
+  any query (exit 2), rather than timing every IP out or silently stretching the deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
-import json
-import sys
+import re
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import BinaryIO
 
+from mxprobe import registry
 from mxprobe import target as validate
 from mxprobe.dns import Deadline, Dns, Limiter
 from mxprobe.errors import ExitCode, InputError
 from mxprobe.model import Status
 from mxprobe.options import Options
-from mxprobe.render import clean, console, stdout_may_close
+from mxprobe.registry import CheckId
 from mxprobe.report import Report
 
-if TYPE_CHECKING:
-    from rich.progress import Progress
-
 MAX_ADDRESSES = 4096  # a /20 of IPv4; the same count for IPv6 (a /116)
-POOL_CHECKS = ("ptr", "fcrdns", "helo", "dnsbl")
+MAX_LINE = 1024  # bytes in one --ip-file line, its newline excluded
+CHUNK = 64 * 1024  # bytes read at once from an --ip-file
+_EOL = re.compile(rb"\r\n|\r|\n")
+MAX_SKIPPED = 20  # junk lines named one by one; the rest are counted
+WORKERS = 32  # probes alive at once
+WINDOW = 4 * WORKERS  # results held back, at most, to keep the input order
+POOL_CHECKS = tuple(s.id for s in registry.checks() if s.in_pool)  # the built-in ones, for the benchmark
 
 
 def _network(text: str, where: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -46,131 +62,190 @@ def _network(text: str, where: str) -> ipaddress.IPv4Network | ipaddress.IPv6Net
     return net
 
 
-def _ends_skipped(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    """The network and broadcast addresses of an IPv4 block above a /31 are not probed (as `hosts()`)."""
-    return net.version == 4 and net.prefixlen < 31
-
-
-def _hosts(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Iterator[str]:
-    for address in net.hosts() if _ends_skipped(net) else iter(net):
-        yield str(address)
-
-
-def _ip_order(address: str) -> tuple[int, int]:
-    """Sort key for a mixed IPv4/IPv6 list (ipaddress refuses to compare across versions)."""
-    parsed = ipaddress.ip_address(address)
-    return parsed.version, int(parsed)
-
-
 @dataclass
 class PoolInput:
     """Addresses read from `--ip` or `--ip-file`; junk lines are counted and reported, not fatal."""
 
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # the first MAX_SKIPPED, as "line N: 'text'"
+    skipped_count: int = 0
     total: int = 0
-    ends_skipped: bool = False  # a CIDR's network/broadcast addresses were left out
 
     def read(self, ips: Iterable[str], ip_file: Path | None) -> Iterator[str]:
         for ip in ips:
-            net = _network(ip, "--ip")
-            self.ends_skipped |= _ends_skipped(net)
-            yield from self._count(_hosts(net))
+            yield from self._count(_network(ip, "--ip"))
         if ip_file is not None:
-            yield from self._count(self._lines(ip_file))
+            yield from self._file(ip_file)
 
-    def _count(self, addresses: Iterable[str]) -> Iterator[str]:
-        for address in addresses:
-            self.total += 1
-            if self.total > MAX_ADDRESSES:
-                raise InputError(f"more than {MAX_ADDRESSES} addresses in the pool (a /20): split the input")
-            yield address
+    def _count(self, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Iterator[str]:
+        self.total += net.num_addresses
+        if self.total > MAX_ADDRESSES:
+            raise InputError(f"more than {MAX_ADDRESSES} addresses in the pool (a /20): split the input")
+        return (str(address) for address in net)
 
-    def _lines(self, path: Path) -> Iterator[str]:
+    def _file(self, path: Path) -> Iterator[str]:
         try:
-            handle = path.open(encoding="utf-8", errors="replace")
+            handle = path.open("rb")
         except OSError as exc:
             raise InputError(f"cannot read --ip-file {path}: {exc.strerror}") from None
         with handle:
-            for number, line in enumerate(handle, 1):
-                text = line.split("#", 1)[0].strip()
-                if not text:
-                    continue
+            for number, text in _lines(handle, path):
                 try:
-                    net = _network(text[:100], f"--ip-file line {number}")
+                    net = _network(text, f"--ip-file line {number}")
                 except InputError as exc:
                     if "limit is" in str(exc):
                         raise
-                    self.skipped.append(f"line {number}: {text[:60]!r}")
+                    self.skipped_count += 1
+                    if len(self.skipped) < MAX_SKIPPED:
+                        self.skipped.append(f"line {number}: {text[:60]!r}")
                     continue
-                self.ends_skipped |= _ends_skipped(net)
-                yield from _hosts(net)
+                yield from self._count(net)
 
 
-WORKERS = 32  # probes alive at once
+def _lines(handle: BinaryIO, path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without comment) of each non-empty line; CRLF, LF and CR alone end a line alike.
+    A line over MAX_LINE bytes is refused as soon as it is seen, so at most a chunk and a line are held."""
+    number, pending = 0, b""
+    while chunk := _read(handle, path):
+        data = pending + chunk
+        at = 0
+        end = len(data) - 1 if data.endswith(b"\r") else len(data)  # a CR at the end may start a CRLF
+        for match in _EOL.finditer(data, 0, end):
+            number += 1
+            yield from _text(number, data[at : match.start()])
+            at = match.end()
+        pending = data[at:]
+        if len(pending) > MAX_LINE:
+            raise InputError(
+                f"--ip-file line {number + 1} is longer than {MAX_LINE} bytes: not a list of IP addresses"
+            )
+    if pending:
+        yield from _text(number + 1, pending.rstrip(b"\r"))
+
+
+def _read(handle: BinaryIO, path: Path) -> bytes:
+    try:
+        return handle.read(CHUNK)
+    except OSError as exc:
+        raise InputError(f"cannot read --ip-file {path}: {exc.strerror}") from None
+
+
+def _text(number: int, line: bytes) -> Iterator[tuple[int, str]]:
+    if len(line) > MAX_LINE:
+        raise InputError(
+            f"--ip-file line {number} is longer than {MAX_LINE} bytes: not a list of IP addresses"
+        )
+    text = line.decode("utf-8", "replace").split("#", 1)[0].strip()
+    if text:
+        yield number, text
+
+
+@dataclass
+class PoolPlan:
+    """A validated pool, ready to run: nothing of it was queried yet."""
+
+    addresses: list[str]
+    options: Options  # each IP's options (checks, deadline)
+    workers: int
+    mail_from: str | None
+    repeated: int  # addresses given more than once, checked once
+    input: PoolInput
+
+
+def prepare(ips: Iterable[str], ip_file: Path | None, mail_from: str | None, options: Options) -> PoolPlan:
+    """Read and validate the whole pool and its options; InputError (exit 2) before any query."""
+    from mxprobe.scanner import build_target, plan
+
+    if mail_from is not None:
+        mail_from = validate.address(mail_from, "MAIL FROM")
+    pool = PoolInput()
+    listed = list(pool.read(ips, ip_file))
+    addresses = list(dict.fromkeys(listed))  # an address given twice is checked once
+    if not addresses:
+        raise InputError("the pool holds no address")
+    probe = pool_options(options, mail_from)
+    # A --check that cannot run on a pool's IPs (dkim needs a domain) is refused here, not once per IP.
+    plan(build_target(validate.domain_of(mail_from) if mail_from else None, ip=addresses[0]), probe)
+    workers = _workers(probe)
+    return PoolPlan(addresses, probe, workers, mail_from, len(listed) - len(addresses), pool)
 
 
 def pool_options(options: Options, mail_from: str | None) -> Options:
-    """A pool's per-IP options: the IP checks (spf too with a MAIL FROM). Under a --rate cap each IP's
-    deadline covers its own queries at that rate, since they wait in the shared queue, not on the network."""
-    checks = [*POOL_CHECKS, "spf"] if mail_from else list(POOL_CHECKS)
-    probe = Options(**{**options.__dict__, "only": options.only or checks})
-    if probe.rate:
-        probe.timeout = max(probe.timeout, 2 * _queries_per_ip(probe) / probe.rate)
-    return probe
+    """A pool's per-IP options: the IP checks (with a MAIL FROM, the domain checks about the IP too: spf)."""
+    checks: list[str] = [
+        s.id for s in registry.checks() if s.in_pool or (mail_from and s.about_ip and s.needs == "domain")
+    ]
+    return Options(**{**options.__dict__, "only": options.only or checks})
 
 
 def _queries_per_ip(options: Options) -> int:
     """About how many queries one IP costs: its PTR chain, plus one per IP blocklist."""
     from mxprobe import blocklists
 
-    zones = len(blocklists.selected_zones("ip", options)[0]) if "dnsbl" in options.only else 0
+    zones = len(blocklists.selected_zones("ip", options)[0]) if CheckId.DNSBL in options.only else 0
     return 6 + zones
 
 
 def _workers(options: Options) -> int:
-    """Probes alive at once: under a --rate cap, only as many as the rate can serve within their deadline."""
+    """Probes alive at once: under a --rate cap, only as many as the rate serves within their deadline (half
+    of it, for the margin); a rate that cannot serve one IP within its deadline is refused."""
     if not options.rate:
         return WORKERS
     per_ip = _queries_per_ip(options)
+    if options.rate * options.timeout < per_ip:
+        raise InputError(
+            f"--rate {options.rate:g} is too low for --timeout {options.timeout:g}: one IP needs about "
+            f"{per_ip} queries; raise --rate to {per_ip / options.timeout:.2g} or --timeout to "
+            f"{per_ip / options.rate:.2g}"
+        )
     return max(1, min(WORKERS, int(options.rate * options.timeout / (2 * per_ip))))
 
 
 async def probe_pool(
     addresses: Iterable[str], mail_from: str | None, options: Options
-) -> AsyncIterator[Report]:
-    """Yield one Report per address as results arrive (not in input order)."""
+) -> AsyncGenerator[Report, None]:
+    """Yield one Report per address, in input order (see `run_plan`)."""
+    probe = pool_options(options, mail_from)
+    async for report in run_plan(list(addresses), mail_from, probe, _workers(probe)):
+        yield report
+
+
+async def run_plan(
+    addresses: list[str], mail_from: str | None, probe: Options, workers: int
+) -> AsyncGenerator[Report, None]:
+    """Yield one Report per address in input order, at most `workers` probes alive and WINDOW results held
+    back. Cancelling the consumer cancels every probe still running."""
     from mxprobe.scanner import build_target, run
 
-    probe_options = pool_options(options, mail_from)
-    workers = _workers(probe_options)
-    limiter = Limiter(options.concurrency, options.rate)
+    limiter = Limiter(probe.concurrency, probe.rate)
     parent = Dns(
-        options.nameservers or None,
+        probe.nameservers or None,
         deadline=Deadline(24 * 3600),
-        query_timeout=options.query_timeout,
+        query_timeout=probe.query_timeout,
         limiter=limiter,
     )
     domain = validate.domain_of(mail_from) if mail_from else None
+    tasks: dict[int, asyncio.Task[Report]] = {}
+    started = emitted = 0
     try:
-        pending: set[asyncio.Task[Report]] = set()
-        iterator = iter(addresses)
-        exhausted = False
-        while True:
-            while not exhausted and len(pending) < workers:
-                address = next(iterator, None)
-                if address is None:
-                    exhausted = True
-                    break
-                target = build_target(domain, ip=address, mail_from=mail_from)
+        while emitted < len(addresses):
+            while started < len(addresses) and len(tasks) < workers and started < emitted + WINDOW:
+                target = build_target(domain, ip=addresses[started], mail_from=mail_from)
                 target.ip_source = "pool"
-                pending.add(asyncio.ensure_future(run(target, probe_options, limiter=limiter, parent=parent)))
-            if not pending:
-                return
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                yield task.result()
+                tasks[started] = asyncio.ensure_future(run(target, probe, limiter=limiter, parent=parent))
+                started += 1
+            head = tasks[emitted]
+            if not head.done():
+                await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            while emitted in tasks and tasks[emitted].done():
+                yield tasks.pop(emitted).result()
+                emitted += 1
     finally:
+        for task in tasks.values():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
         limiter.close()
+        parent.close()
 
 
 @dataclass
@@ -199,83 +274,3 @@ class PoolSummary:
         if self.verdicts["inconclusive"]:
             return ExitCode.INCONCLUSIVE
         return ExitCode.OK
-
-
-def run_pool_command(
-    ips: list[str], ip_file: Path | None, mail_from: str | None, options: Options, as_json: bool
-) -> int:
-    """`mxprobe --ip CIDR` / `--ip-file FILE`: JSON Lines as results arrive, or progress and a summary."""
-    from mxprobe.scanner import build_target, plan
-
-    if mail_from is not None:
-        mail_from = validate.address(mail_from, "MAIL FROM")
-    pool = PoolInput()
-    listed = list(pool.read(ips, ip_file))  # validates the whole input before any query is sent
-    addresses = list(dict.fromkeys(listed))  # an address given twice is checked once
-    if not addresses:
-        raise InputError("the pool holds no address")
-    # A --check that cannot run on a pool's IPs (dkim needs a domain) is refused here, not once per IP.
-    sample = build_target(validate.domain_of(mail_from) if mail_from else None, ip=addresses[0])
-    plan(sample, pool_options(options, mail_from))
-    if len(addresses) < len(listed):
-        print(f"mxprobe: {len(listed) - len(addresses)} repeated addresses checked once", file=sys.stderr)
-    summary = PoolSummary()
-
-    async def consume() -> None:
-        progress = _progress(len(addresses)) if not as_json and sys.stderr.isatty() else None
-        task = progress.task_ids[0] if progress is not None else None
-        async for report in probe_pool(addresses, mail_from, options):
-            summary.add(report)
-            if as_json:
-                sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
-            if progress is not None and task is not None:
-                progress.advance(task)
-        if progress is not None:
-            progress.stop()
-
-    with stdout_may_close():
-        asyncio.run(consume())
-    for line in pool.skipped:
-        print(f"mxprobe: skipped {line}: not an IP address or CIDR", file=sys.stderr)
-    if pool.ends_skipped and not as_json:
-        print("mxprobe: the network and broadcast addresses of each CIDR were not probed", file=sys.stderr)
-    if not as_json:
-        _render_summary(summary, len(pool.skipped))
-    return int(summary.exit_code)
-
-
-def _progress(total: int) -> Progress:
-    from rich.progress import Progress
-
-    progress = Progress(transient=True)
-    progress.add_task("checking IPs", total=total)
-    progress.start()
-    return progress
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _render_summary(summary: PoolSummary, skipped: int) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    out = console(highlight=False, soft_wrap=True)
-    title = f"{_count(summary.ips, 'IP')} checked" + (
-        f", {_count(skipped, 'line')} skipped" if skipped else ""
-    )
-    table = Table(title=title)
-    table.add_column("check")
-    for status in Status:
-        table.add_column(status.value, justify="right")
-    for check_id, counts in summary.per_check.items():
-        table.add_row(check_id, *(str(counts.get(s.value, 0)) for s in Status))
-    out.print(table)
-    for (check_id, reason), ips in sorted(summary.failures.items(), key=lambda kv: -len(kv[1])):
-        ordered = sorted(ips, key=_ip_order)
-        shown = ", ".join(ordered[:8]) + (f" and {len(ips) - 8} more" if len(ips) > 8 else "")
-        out.print(Text(clean(f"{check_id}: {reason} — {_count(len(ips), 'IP')}: {shown}")))
-    verdicts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.most_common())
-    out.print(Text(f"verdicts: {verdicts}", style="bold"))

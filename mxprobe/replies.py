@@ -24,15 +24,21 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import BinaryIO
 
 MAX_LINE = 4096
-_READ_LIMIT = MAX_LINE * 4  # bytes: MAX_LINE characters of UTF-8 take at most four bytes each
 
 _START = re.compile(
     r"(?<![\w.:/=@#+\-])([2-5][0-9][0-9])(?:(-)|[ \t]+|$)(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![\w.\-]))?"
 )
+# `_START` with an enhanced code of the reply's class (`550 5.1.1`), and with any enhanced code.
+_PAIRED = re.compile(r"(?<![\w.:/=@#+\-])([2-5])[0-9][0-9](?:-|[ \t]+)\1\.[0-9]{1,3}\.[0-9]{1,3}(?![\w.\-])")
+_WITH_ENHANCED = re.compile(
+    r"(?<![\w.:/=@#+\-])[2-5][0-9][0-9](?:-|[ \t]+)[245]\.[0-9]{1,3}\.[0-9]{1,3}(?![\w.\-])"
+)
 _STATUS_CODE = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")
+_BARE_CODE = re.compile(r"[2-5][0-9][0-9]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_WORD = re.compile(r"[A-Za-z]{2}|[^\W\d_\x00-\x7f]{2}")
 # A line that begins with a reply code: a continuation line of a multi-line reply, or a reply of its own.
 _LEADING = re.compile(r"[ \t]*([2-5][0-9][0-9])(-|[ \t]|$)")
 # What Postfix appends to a reply it quotes (`... (in reply to RCPT TO command)`, in a log with the record's
@@ -56,8 +62,17 @@ class Reply:
 
 
 def parse_reply(text: str) -> Reply | None:
-    """The first SMTP reply in `text` (a reply, a log line, a pasted bounce), or None when it holds none."""
-    for _, reply in iter_replies(text.splitlines()):
+    """The first SMTP reply in `text` (a reply, a log line, a pasted bounce), or None when it holds none.
+
+    A text that is a reply code alone (`550`, what a server may send with no words) is that reply; inside
+    longer text a code needs words after it (see `_shaped`)."""
+    bare = text.strip()
+    if len(bare) == 3 and _BARE_CODE.fullmatch(bare):
+        return Reply(code=int(bare), enhanced="", text="", raw=bare)
+    lines = text.splitlines()
+    if len(lines) == 1:
+        return parse_line(lines[0])  # the same reply, without the machinery for continuation lines
+    for _, reply in iter_replies(lines):
         return reply
     return None
 
@@ -67,7 +82,7 @@ def parse_line(line: str) -> Reply | None:
 
     A line that starts with its reply (`550 5.1.1 ...`, as logs quote them) is read without a search.
     """
-    part = line[:MAX_LINE]
+    part = line[:MAX_LINE].rstrip("\r\n")
     found = _START.match(part)
     if found is None or found.group(3) != found.group(1)[0]:
         found = _find_start(part)
@@ -99,18 +114,6 @@ def reply_start(line: str) -> int | None:
 def iter_replies(lines: Iterable[str]) -> Iterator[tuple[str, Reply]]:
     """Each reply found in `lines`, with the line(s) that carried it (joined with a newline)."""
     return ReplyScanner().scan(lines)
-
-
-def read_lines(stream: BinaryIO) -> Iterator[str]:
-    """The lines of a byte stream, decoded as UTF-8 with replacement characters, each cut to a bounded length.
-
-    The rest of an over-long line is read and dropped in bounded chunks, so a 50 MB line never sits in memory.
-    """
-    while chunk := stream.readline(_READ_LIMIT):
-        if not chunk.endswith(b"\n"):
-            while (rest := stream.readline(_READ_LIMIT)) and not rest.endswith(b"\n"):
-                pass
-        yield chunk.decode("utf-8", "replace")
 
 
 @dataclass
@@ -159,13 +162,31 @@ def _enhanced(start: re.Match[str]) -> str:
 
 
 def _find_start(line: str) -> re.Match[str] | None:
-    first = None
-    for m in _START.finditer(line):
-        if m.group(3) is not None and m.group(3) == m.group(1)[0]:
-            return m
-        if first is None:
-            first = m
-    return first
+    """The first code followed by an enhanced code of its class, else the first code with any enhanced code
+    or with words after it. Linear: searches in C and at most one `_shaped` call, never a loop over the
+    matches (a 4 KiB line of `550 550 ...` costs what a short one does)."""
+    has_enhanced = _STATUS_CODE.search(line) is not None
+    paired = _PAIRED.search(line) if has_enhanced else None
+    if paired is not None:
+        return _START.match(line, paired.start())
+    first = _START.search(line)
+    if first is None or first.group(3) is not None or _shaped(line, first):
+        return first  # no word after the first code: none after a later one either
+    enhanced = _WITH_ENHANCED.search(line, first.end()) if has_enhanced else None
+    return None if enhanced is None else _START.match(line, enhanced.start())
+
+
+def _shaped(line: str, start: re.Match[str]) -> bool:
+    """Whether a code without an enhanced status code starts a reply: words follow it, and the line is text.
+
+    Noise (random bytes, a binary file) holds three-digit numbers between spaces; a reply's text is words.
+    The line must hold no control character but a tab, at most a quarter of it replacement characters (bytes
+    that were not UTF-8), and the text after the code a word: two ASCII letters in a row, or two letters of
+    another script (`用户不存在`). A code followed by an enhanced code needs no more.
+    """
+    if _CONTROL.search(line) is not None or line.count("\ufffd") * 4 > len(line):
+        return False
+    return _WORD.search(line, start.end()) is not None
 
 
 @dataclass

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from mxprobe.__about__ import __version__
 from mxprobe.errors import ExitCode
-from mxprobe.model import CheckResult, Status
-from mxprobe.target import Target
+from mxprobe.model import CheckDict, CheckResult, Status
+from mxprobe.target import Target, TargetDict
 
-VERDICTS = ("pass", "warn", "fail", "inconclusive")
+if TYPE_CHECKING:
+    from mxprobe.smtp import SmtpResult
+
+Verdict = Literal["pass", "warn", "fail", "inconclusive"]
+
+
+class ReportDict(TypedDict):
+    """The JSON of `mxprobe DOMAIN --json` (mxprobe/schema/probe.json)."""
+
+    version: str
+    target: TargetDict
+    verdict: Verdict
+    checks: list[CheckDict]
+    elapsed_ms: float
+    smtp: NotRequired[dict[str, Any]]  # the handshake: mxprobe.smtp.SmtpResult.to_dict()
 
 
 @dataclass
@@ -19,14 +33,14 @@ class Report:
     checks: list[CheckResult]
     elapsed_ms: float = 0.0
     strict: bool = False
-    smtp: Any = None  # mxprobe.smtp.SmtpResult when a handshake ran
+    smtp: SmtpResult | None = None  # when a handshake ran
     notes: list[str] = field(default_factory=list)  # how the IP / HELO were found, deadline notes
     version: str = __version__
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         statuses = {c.status for c in self.checks}
-        smtp_outcome = getattr(self.smtp, "outcome", None)
+        smtp_outcome = self.smtp.outcome if self.smtp is not None else None
         if Status.FAIL in statuses or smtp_outcome in ("deferred", "rejected"):
             return "fail"
         if self.strict and Status.WARN in statuses:
@@ -41,22 +55,21 @@ class Report:
 
     @property
     def exit_code(self) -> ExitCode:
-        return {
-            "fail": ExitCode.FAILED,
-            "inconclusive": ExitCode.INCONCLUSIVE,
-        }.get(self.verdict, ExitCode.OK)
+        if self.verdict == "fail":
+            return ExitCode.FAILED
+        return ExitCode.INCONCLUSIVE if self.verdict == "inconclusive" else ExitCode.OK
 
     def check(self, check_id: str) -> CheckResult | None:
         return next((c for c in self.checks if c.id == check_id), None)
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "version": self.version,
-            "target": self.target.to_dict(),
-            "verdict": self.verdict,
-            "checks": [c.to_dict() for c in self.checks],
-            "elapsed_ms": round(self.elapsed_ms, 1),
-        }
+    def to_dict(self) -> ReportDict:
+        data = ReportDict(
+            version=self.version,
+            target=self.target.to_dict(),
+            verdict=self.verdict,
+            checks=[c.to_dict() for c in self.checks],
+            elapsed_ms=round(self.elapsed_ms, 1),
+        )
         if self.smtp is not None:
-            data["smtp"] = self.smtp.to_dict()
+            data["smtp"] = self.smtp.to_dict()  # not a check id: the report's key of the handshake
         return data

@@ -11,15 +11,21 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from mxprobe import registry
 from mxprobe import target as validate
-from mxprobe.checks import REGISTRY, CheckSpec, Context
+from mxprobe.checks import Context
 from mxprobe.dns import Deadline, Dns, Limiter
 from mxprobe.errors import InputError
 from mxprobe.model import CheckResult, Status
 from mxprobe.options import Options
+from mxprobe.registry import CheckSpec
 from mxprobe.report import Report
 from mxprobe.target import Target
+
+if TYPE_CHECKING:
+    from mxprobe.smtp import SmtpResult
 
 ResultCallback = Callable[[CheckResult], None]
 
@@ -61,7 +67,8 @@ def build_target(
 
 
 def applicable(spec: CheckSpec, target: Target, options: Options) -> bool:
-    if options.only and spec.id not in options.only:
+    """Whether the scanner starts this check (the handshake's own results come from the handshake)."""
+    if spec.in_handshake or (options.only and spec.id not in options.only):
         return False
     if spec.needs == "ip":
         # With a domain, the IP checks always appear: as `skip` (saying why) when no sending IP was found.
@@ -69,9 +76,6 @@ def applicable(spec: CheckSpec, target: Target, options: Options) -> bool:
     if spec.needs == "domain":
         return target.domain is not None
     return bool(target.to or target.mx)
-
-
-HANDSHAKE_CHECKS = ("smtp", "tls")  # results of the handshake itself, not modules of mxprobe/checks
 
 
 def plan(target: Target, options: Options) -> list[CheckSpec]:
@@ -88,16 +92,17 @@ def plan(target: Target, options: Options) -> list[CheckSpec]:
     if given and not handshake:
         raise InputError(f"{', '.join(given)} apply to the SMTP handshake: give --to ADDRESS or --mx HOST")
     for check_id in options.only:
-        spec = next((s for s in REGISTRY if s.id == check_id), None)
-        needs = spec.needs if spec is not None else "smtp" if check_id in HANDSHAKE_CHECKS else ""
-        if needs == "smtp" and not handshake:
+        spec = registry.spec(check_id)
+        needs = spec.needs if spec is not None else None
+        if needs == "smtp" and not handshake:  # not a check id: the Needs of a handshake
             raise InputError(f"--check {check_id} needs a handshake: give --to ADDRESS or --mx HOST")
         if needs == "domain" and target.domain is None:
             raise InputError(f"--check {check_id} needs a sending DOMAIN")
-    return [s for s in REGISTRY if applicable(s, target, options)]
+    return [s for s in registry.checks() if applicable(s, target, options)]
 
 
 async def _run_one(spec: CheckSpec, ctx: Context, deadline: Deadline) -> CheckResult:
+    """One check within the run's deadline: past it, or raising, it is `error` (never a pass)."""
     started = time.monotonic()
     try:
         run = spec.load()
@@ -139,8 +144,33 @@ async def _default_helo(ctx: Context, notes: list[str]) -> None:
         answer = await ctx.dns.ptr(t.ip)
         if answer.ok:
             t.helo = answer.texts[0].rstrip(".").lower()
-            ctx.facts["helo_source"] = "ptr"
+            ctx.helo_from_ptr = True
             notes.append(f"HELO name {t.helo} is the PTR of {t.ip} (give --helo to test another)")
+
+
+async def _checks_and_handshake(
+    ctx: Context, specs: list[CheckSpec], on_result: ResultCallback | None
+) -> tuple[list[CheckResult], SmtpResult | None]:
+    """Every check at once, beside the handshake when there is a target; the join ties them together."""
+
+    async def tracked(spec: CheckSpec) -> CheckResult:
+        result = await _run_one(spec, ctx, ctx.dns.deadline)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    if ctx.target.to or ctx.target.mx:
+        from mxprobe import smtp
+
+        ctx.handshake = asyncio.ensure_future(smtp.handshake(ctx))  # dane and mta-sts judge its certificate
+    results = list(await asyncio.gather(*(tracked(s) for s in specs)))
+    if ctx.handshake is None:
+        return results, None
+    from mxprobe import smtp
+
+    smtp_result = await ctx.handshake
+    smtp.join(smtp_result, results)
+    return results, smtp_result
 
 
 async def run(
@@ -171,31 +201,16 @@ async def run(
     try:
         ctx = Context(target=target, dns=dns_client, options=options)
         notes: list[str] = []
+        if target.to and not target.mx:  # the recipient's MX, asked at t = 0 (the handshake's first hop)
+            from mxprobe.smtp import prefetch
+
+            prefetch(ctx)
         try:
             await asyncio.wait_for(_find_ip(ctx, notes), timeout=max(deadline.remaining(), 0.001))
         except TimeoutError:
             notes.append("the run's deadline was reached while finding the sending IP")
         ctx.helo_ready = asyncio.ensure_future(_default_helo(ctx, notes))
-
-        async def tracked(spec: CheckSpec) -> CheckResult:
-            result = await _run_one(spec, ctx, deadline)
-            if on_result is not None:
-                on_result(result)
-            return result
-
-        smtp_task = None
-        if target.to or target.mx:
-            from mxprobe import smtp
-
-            smtp_task = asyncio.ensure_future(smtp.handshake(ctx))
-            ctx.facts["smtp_task"] = smtp_task  # dane and mta-sts judge the handshake's certificate
-        results = list(await asyncio.gather(*(tracked(s) for s in specs)))
-        smtp_result = None
-        if smtp_task is not None:
-            from mxprobe import smtp
-
-            smtp_result = await smtp_task
-            smtp.join(smtp_result, results)
+        results, smtp_result = await _checks_and_handshake(ctx, specs, on_result)
         # The default HELO is one PTR query, bounded by the deadline like every other: wait for it, so
         # that the report names the HELO name even when no check needed it.
         with contextlib.suppress(TimeoutError):

@@ -12,20 +12,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import TYPE_CHECKING
 
-import dns.asyncquery
-import dns.exception
-import dns.message
-
-if TYPE_CHECKING:
-    from mxprobe.dns import Deadline
+from mxprobe.dns import Deadline, Dns, Nameserver
 
 WHOAMI_TIMEOUT = 2.0
 ROUTE_PROBES = ((socket.AF_INET, "8.8.8.8"), (socket.AF_INET6, "2001:4860:4860::8888"))
 WHOAMI = (
-    ("dns whoami (google)", "216.239.32.10", "o-o.myaddr.l.google.com", "TXT"),
-    ("dns whoami (opendns)", "208.67.222.222", "myip.opendns.com", "A"),
+    ("dns whoami (google)", Nameserver("216.239.32.10"), "o-o.myaddr.l.google.com", "TXT"),
+    ("dns whoami (opendns)", Nameserver("208.67.222.222"), "myip.opendns.com", "A"),
 )
 
 
@@ -41,21 +35,18 @@ def local_address() -> str | None:
     return None
 
 
-async def _whoami(server: str, name: str, rdtype: str, deadline: Deadline) -> str | None:
-    timeout = deadline.cap(WHOAMI_TIMEOUT)
-    if timeout <= 0:
-        return None
+async def whoami(server: Nameserver, name: str, rdtype: str, deadline: Deadline) -> str | None:
+    """Ask `server` itself (through the DNS layer and its guards: one try, within the deadline)."""
+    client = Dns([server], deadline=deadline, query_timeout=WHOAMI_TIMEOUT, tries=1)
     try:
-        response = await dns.asyncquery.udp(dns.message.make_query(name, rdtype), server, timeout=timeout)
-    except (dns.exception.DNSException, OSError):
-        return None
-    for rrset in response.answer:
-        for rd in rrset:
-            text = b"".join(rd.strings).decode("ascii", "replace") if rdtype == "TXT" else rd.to_text()
-            try:
-                return str(ipaddress.ip_address(text))
-            except ValueError:  # Google adds an "edns0-client-subnet ..." string next to the address
-                continue
+        answer = await client.query(name, rdtype)
+    finally:
+        client.close()
+    for text in answer.texts if answer.ok else []:
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:  # Google adds an "edns0-client-subnet ..." string next to the address
+            continue
     return None
 
 
@@ -65,6 +56,6 @@ async def discover(deadline: Deadline) -> tuple[str, str] | None:
     if local is not None and ipaddress.ip_address(local).is_global:
         return local, "local address"
     found = await asyncio.gather(
-        *(_whoami(server, name, rdtype, deadline) for _, server, name, rdtype in WHOAMI)
+        *(whoami(server, name, rdtype, deadline) for _, server, name, rdtype in WHOAMI)
     )
     return next(((ip, how) for ip, (how, *_) in zip(found, WHOAMI, strict=True) if ip), None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import idna
 
@@ -62,6 +63,12 @@ def domain(value: str, what: str = "domain") -> str:
             raise InputError(f"invalid {what} {_short(value)!r}: label {bad!r} has invalid characters")
         if ascii_label.startswith("-") or ascii_label.endswith("-"):
             raise InputError(f"invalid {what} {_short(value)!r}: a label starts or ends with '-'")
+        if ascii_label.startswith("xn--"):  # an A-label must decode (RFC 5891 section 5.4): xn--zz does not
+            try:
+                idna.decode(ascii_label)
+            except (idna.IDNAError, UnicodeError):
+                bad = _short(ascii_label, 30)
+                raise InputError(f"invalid {what} {_short(value)!r}: {bad!r} is not valid punycode") from None
         ascii_labels.append(ascii_label)
     result = ".".join(ascii_labels)
     if len(result) > 253:
@@ -175,19 +182,33 @@ def host_port(value: str, default_port: int, what: str = "--mx") -> tuple[str, i
         text, _, p = text.partition(":")
         port = _port(p, what, value)
     try:
-        return str(ipaddress.ip_address(text)), port
+        ipaddress.ip_address(text)
     except ValueError:
         return domain(text, what), port
+    return ip(text, what), port  # 0.0.0.0 or a multicast address is no server to talk to
 
 
 def _port(text: str, what: str, value: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:  # "²".isdigit() is True
         raise InputError(f"invalid {what} {_short(value)!r}: port must be 1-65535")
     return int(text)
 
 
 def domain_of(addr: str) -> str:
     return addr.rpartition("@")[2]
+
+
+# The JSON of a target ("from" is a Python keyword: hence the functional form).
+TargetDict = TypedDict(
+    "TargetDict",
+    {
+        "domain": str | None,
+        "ip": str | None,
+        "ip_source": str | None,
+        "helo": str | None,  # not a check id: the HELO name
+        "from": str | None,
+    },
+)
 
 
 @dataclass
@@ -203,11 +224,11 @@ class Target:
     mx: str | None = None
     port: int = 25
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> TargetDict:
         return {
             "domain": self.domain,
             "ip": self.ip,
             "ip_source": self.ip_source,
-            "helo": self.helo,
+            "helo": self.helo,  # not a check id: the HELO name
             "from": self.mail_from,
         }

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-from mxprobe import bounce, catalogue, maillog
+from mxprobe import bounce, catalogue, inputs, maillog
 from mxprobe.cli import app
 
 DATA = Path(__file__).parent / "data"
@@ -20,19 +21,19 @@ BOUNCES = DATA / "bounces"
 KEYS = ["input", "code", "enhanced", "tag", "class", "phase", "meaning", "cause", "checks", "advice", "entry",
         "specific"]  # fmt: skip
 BOUNCE_KEYS = ["format", "recipient", "action", "status", "remote_mta", "reporting_mta", "sender",
-               "sending_ip", "smtp_reply"]  # fmt: skip
+               "sending_ip", "smtp_reply", "kind"]  # fmt: skip
 ENGLISH = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "en_US.UTF-8"}
 
 # file -> (format, structured, sender, reporting MTA, Received sending IP,
 #          [(recipient, action, status, code, cause, specific, sending IP, remote MTA)])
-CORPUS = {
+CORPUS: dict[str, tuple[Any, ...]] = {
     "postfix-421-no-rdns.eml": ("postfix", True, "alice@bounce.test", "mx1.bounce.test", None, [
         ("bob@dest.test", "delayed", "4.7.1", 421, "ptr", True, "192.0.2.11", "mx.dest.test")]),
     "postfix-550-two-recipients.eml": ("postfix", True, "newsletter@bounce.test", "smtp.bounce.test", None, [
         ("carol@dest2.test", "failed", "5.1.1", 550, "recipient", True, None, "mail.dest2.test"),
         ("dan@dest3.test", "failed", "5.7.1", 554, "blocklist", True, "203.0.113.5", "mx2.dest3.test")]),
     "postfix-timeout.eml": ("postfix", True, "ops@bounce.test", "relay.bounce.test", None, [
-        ("jo@slow.test", "delayed", "4.4.1", 451, "network", False, None, "")]),
+        ("jo@slow.test", "delayed", "4.4.1", 451, "network", True, None, "")]),
     "postfix-text-paste.txt": ("postfix", False, "", "mta-out.bounce.test", None, [
         ("kim@dest5.test", "failed", "5.7.26", 550, "dmarc", True, "203.0.113.77",
          "mx.dest5.test [198.51.100.55]")]),
@@ -55,7 +56,7 @@ CORPUS = {
     "o365-html-only.eml": ("exchange", False, "tom@bounce.test", "", None, [
         ("uma@dest11.test", "failed", "5.7.1", 550, "blocklist", True, "198.51.100.99", "")]),
     "exchange-2010.eml": ("exchange", False, "vera@bounce.test", "EXCH01.corp.bounce.test", None, [
-        ("walt@dest12.test", "failed", "5.1.1", 550, "recipient", False, None, ""),
+        ("walt@dest12.test", "failed", "5.1.1", 550, "recipient", True, None, ""),
         ("xena@dest13.test", "failed", "5.7.1", 550, "blocklist", True, "203.0.113.120", "")]),
     "gmail-dsn.eml": ("gmail", True, "yara@gmail.bounce.test", "googlemail.com", None, [
         ("zed@dest14.test", "failed", "5.1.1", 550, "recipient", True, None,
@@ -66,7 +67,7 @@ CORPUS = {
     "qq-bounce.eml": ("china", False, "kate@bounce.test", "", None, [
         ("jack@163.dest18.test", "failed", "", 550, "spf", True, "203.0.113.62", "")]),
     "rfc3464-generic.eml": ("rfc3464", True, "dora@bounce.test", "relay.report.test", "203.0.113.50", [
-        ("eli@dest21.test", "failed", "5.1.1", 550, "recipient", False, "203.0.113.50", "mx.dest21.test"),
+        ("eli@dest21.test", "failed", "5.1.1", 550, "recipient", True, "203.0.113.50", "mx.dest21.test"),
         ("fay@dest22.test", "delayed", "4.7.1", 421, "ptr", True, "203.0.113.50", "mx.dest22.test")]),
     "truncated-mime.eml": ("postfix", True, "newsletter@bounce.test", "smtp.bounce.test", None, [
         ("carol@dest2.test", "failed", "5.1.1", 550, "recipient", True, None, "mail.dest2.test"),
@@ -78,8 +79,8 @@ CORPUS = {
     # a recipient without an SMTP reply (connection refused) is listed, from its status
     "postfix-connect-refused.txt": ("postfix", False, "", "mail.example.com", None, [
         ("a@one.example", "failed", "5.1.1", 550, "recipient", True, None, "mx.one.example [198.51.100.1]"),
-        ("b@two.example", "delayed", "4.7.0", 421, "helo", False, None, "mx.two.example [198.51.100.2]"),
-        ("c@three.example", "failed", "4.4.1", 451, "network", False, None,
+        ("b@two.example", "delayed", "4.7.0", 421, "helo", True, None, "mx.two.example [198.51.100.2]"),
+        ("c@three.example", "failed", "4.4.1", 451, "network", True, None,
          "mx.three.example [198.51.100.3]")]),
 }  # fmt: skip
 
@@ -88,12 +89,12 @@ def parse(name: str) -> bounce.Bounce:
     return bounce.parse((BOUNCES / name).read_bytes(), catalogue.default())
 
 
-def run(*args: str, input: bytes | str | None = None) -> object:
+def run(*args: str, input: bytes | str | None = None) -> Result:
     return CliRunner().invoke(app, list(args), input=input, env=ENGLISH)
 
 
 def test_the_corpus_is_all_here() -> None:
-    assert sorted(p.name for p in BOUNCES.iterdir()) == sorted(CORPUS)
+    assert sorted(p.name for p in BOUNCES.iterdir() if p.is_file()) == sorted(CORPUS)
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -163,15 +164,13 @@ def test_recipients_that_did_not_fail_are_counted_not_shown() -> None:
     assert found.other_actions == ["delivered"]
 
 
-def test_the_same_reply_twice_is_shown_once_and_different_replies_both() -> None:
+def test_one_result_per_recipient_the_reply_that_explains_it() -> None:
+    """The same reply twice is one result; of different replies, the permanent failure explains it."""
     text = (BOUNCES / "postfix-text-paste.txt").read_text()
     twice = text + "\n" + text.replace("mta-out", "mta-out2")
     assert len(bounce.parse(twice.encode(), catalogue.default()).recipients) == 1
-    other = text + "\n<kim@dest5.test>: host mx.dest5.test[198.51.100.55] said: 421 4.7.0 Try again later\n"
-    assert [r.explanation.code for r in bounce.parse(other.encode(), catalogue.default()).recipients] == [
-        550,
-        421,
-    ]
+    other = "<kim@dest5.test>: host mx.dest5.test[198.51.100.55] said: 421 4.7.0 Try again later\n\n" + text
+    assert [r.explanation.code for r in bounce.parse(other.encode(), catalogue.default()).recipients] == [550]
 
 
 def test_a_delivery_status_part_pasted_alone() -> None:
@@ -204,21 +203,21 @@ def test_a_reply_without_a_recipient_address_still_counts() -> None:
 # ------------------------------------------------------------------------------------------- the CLI
 
 
-def json_lines(stdout: str) -> list[dict[str, object]]:
+def json_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_explain_file_json_adds_the_bounce_object(name: str) -> None:
     result = run("explain", "--file", str(BOUNCES / name), "--json")
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    objects = json_lines(result.stdout)  # type: ignore[attr-defined]
-    assert [o["bounce"]["recipient"] for o in objects] == [e[0] for e in CORPUS[name][5]]  # type: ignore[index]
+    assert result.exit_code == 0, result.output
+    objects = json_lines(result.stdout)
+    assert [o["bounce"]["recipient"] for o in objects] == [e[0] for e in CORPUS[name][5]]
     for obj in objects:
         assert list(obj) == [*KEYS, "bounce"]
-        assert list(obj["bounce"]) == BOUNCE_KEYS  # type: ignore[arg-type]
-        assert obj["bounce"]["format"] == CORPUS[name][0]  # type: ignore[index]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+        assert list(obj["bounce"]) == BOUNCE_KEYS
+        assert obj["bounce"]["format"] == CORPUS[name][0]
+    assert "Traceback" not in result.output
 
 
 def test_stdin_and_file_agree() -> None:
@@ -226,23 +225,23 @@ def test_stdin_and_file_agree() -> None:
     by_file = run("explain", "--file", str(path), "--json")
     by_stdin = run("explain", "-", "--json", input=path.read_bytes())
     by_file_dash = run("explain", "--file", "-", "--json", input=path.read_bytes())
-    assert by_file.stdout == by_stdin.stdout == by_file_dash.stdout  # type: ignore[attr-defined]
+    assert by_file.stdout == by_stdin.stdout == by_file_dash.stdout
 
 
 def test_human_output_names_the_recipient_and_its_facts() -> None:
     result = run("explain", "--file", str(BOUNCES / "postfix-421-no-rdns.eml"))
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()  # type: ignore[attr-defined]
+    lines = result.stdout.splitlines()
     assert lines[0] == "421 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.11]"
     assert lines[1] == "  recipient  bob@dest.test (delayed, 4.7.1, via mx.dest.test)"
     assert "  cause      ptr" in lines
     assert "  check      mxprobe --ip 192.0.2.11" in lines
-    assert result.stderr == ""  # type: ignore[attr-defined]
+    assert result.stderr == ""
 
 
 def test_a_failure_without_a_reply_is_shown_by_its_status() -> None:
     result = run("explain", "--file", str(BOUNCES / "postfix-timeout.eml"))
-    lines = result.stdout.splitlines()  # type: ignore[attr-defined]
+    lines = result.stdout.splitlines()
     assert lines[0] == "4.4.1 connect to mx.slow.test[198.51.100.50]:25: Connection timed out"
     assert lines[1] == "  recipient  jo@slow.test (delayed, 4.4.1, no SMTP reply)"
     assert "  cause      network" in lines
@@ -257,7 +256,7 @@ def test_chinese_bounce_in_chinese() -> None:
 
 def test_a_bounce_with_failures_says_nothing_of_the_lines_it_skipped() -> None:
     result = run("explain", "--file", str(BOUNCES / "qmail.eml"))
-    assert result.exit_code == 0 and result.stderr == ""  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_a_bounce_without_a_failure_names_the_lines_it_skipped() -> None:
@@ -267,10 +266,10 @@ def test_a_bounce_without_a_failure_names_the_lines_it_skipped() -> None:
 
 def test_a_forwarded_bounce_is_read_from_the_attached_message() -> None:
     result = run("explain", "--file", str(BOUNCES / "postfix-forwarded.eml"), "--json")
-    [record] = json_lines(result.stdout)  # type: ignore[attr-defined]
-    assert record["bounce"]["recipient"] == "uma@customer.example"  # type: ignore[index]
+    [record] = json_lines(result.stdout)
+    assert record["bounce"]["recipient"] == "uma@customer.example"
     assert (record["code"], record["cause"]) == (450, "ptr")
-    assert "forwarded inside another message" in result.stderr  # type: ignore[attr-defined]
+    assert "forwarded inside another message" in result.stderr
 
 
 def test_a_success_reply_in_a_text_is_never_a_failure() -> None:
@@ -279,15 +278,18 @@ def test_a_success_reply_in_a_text_is_never_a_failure() -> None:
 
 
 def test_every_message_of_an_mbox_is_read() -> None:
+    """The third message is a delay notice whose reply names no cause: said as a delay, with no cause."""
     data = (DATA / "bounces.mbox").read_bytes()
     assert len(bounce.split_mbox(data)) == 3
     result = run("explain", "--file", str(DATA / "bounces.mbox"), "--json")
-    records = json_lines(result.stdout)  # type: ignore[attr-defined]
-    assert [(r["bounce"]["recipient"], r["cause"]) for r in records] == [  # type: ignore[index]
+    records = json_lines(result.stdout)
+    assert [(r["bounce"]["recipient"], r["cause"]) for r in records[:2]] == [
         ("bob@dest.example", "recipient"), ("dave@corp.example", "blocklist"),
-        ("chris@slow.example", "policy"),
     ]  # fmt: skip
-    assert "3 messages read" in result.stderr  # type: ignore[attr-defined]
+    assert (records[2]["kind"], records[2]["recipients"], "cause" in records[2]) == (
+        "delay", ["chris@slow.example"], False
+    )  # fmt: skip
+    assert "3 messages read" in result.stderr
 
 
 def test_a_from_line_inside_a_body_does_not_split_an_mbox() -> None:
@@ -298,14 +300,14 @@ def test_a_from_line_inside_a_body_does_not_split_an_mbox() -> None:
 def test_truncated_mime_is_a_note_not_an_error() -> None:
     result = run("explain", "--file", str(BOUNCES / "truncated-mime.eml"), "--json")
     assert result.exit_code == 0
-    assert len(json_lines(result.stdout)) == 2  # type: ignore[attr-defined]
-    assert result.stderr.startswith("mxprobe: note: ") and "truncated" in result.stderr  # type: ignore[attr-defined]
+    assert len(json_lines(result.stdout)) == 2
+    assert result.stderr.startswith("mxprobe: note: ") and "truncated" in result.stderr
 
 
-def assert_one_line_error(result: object, fragment: str) -> None:
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert result.stdout == ""  # type: ignore[attr-defined]
-    [line] = result.stderr.splitlines()  # type: ignore[attr-defined]
+def assert_one_line_error(result: Result, fragment: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
     assert line.startswith("mxprobe: error: ") and fragment in line, line
 
 
@@ -314,12 +316,10 @@ def assert_one_line_error(result: object, fragment: str) -> None:
     [
         ((BOUNCES / "postfix-550-two-recipients.eml").read_bytes()[:700], "no failed recipient found"),
         (b"From: a@b.test\nTo: c@d.test\nSubject: hello\n\nJust a note.\n", "no failed recipient found"),
-        ((BOUNCES / "sendmail-dsn.eml").read_bytes().replace(b"Action: failed", b"Action: relayed"),
-         "(recipients delivered, relayed)"),
         (b"From: MAILER-DAEMON@x.test\nSubject: failure notice\n\n" + bytes(range(256)) * 64,
          "no failed recipient found"),
     ],
-    ids=["cut-in-the-headers", "not-a-bounce", "nothing-failed", "binary-body"],
+    ids=["cut-in-the-headers", "not-a-bounce", "binary-body"],
 )  # fmt: skip
 def test_a_message_without_a_failure_is_a_clear_error(data: bytes, fragment: str) -> None:
     assert_one_line_error(run("explain", "-", input=data), fragment)
@@ -333,26 +333,25 @@ def test_invalid_utf8_and_nul_bytes_in_a_bounce() -> None:
     assert [o["bounce"]["recipient"] for o in json_lines(result.stdout)] == [
         "lee@dest6.test",
         "mia@dest7.test",
-    ]  # type: ignore[index]
+    ]
 
 
 def test_a_bounce_larger_than_the_limit_is_read_in_part(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bounce, "MAX_SIZE", 4096)
+    monkeypatch.setattr(inputs, "MAX_MESSAGE", 4096)
     data = (BOUNCES / "qmail.eml").read_bytes() + b"x" * 100_000
     result = run("explain", "-", input=data)
     assert result.exit_code == 0
-    assert "mxprobe: note: standard input: it is larger than" in result.stderr  # type: ignore[attr-defined]
+    assert "mxprobe: note: standard input: it is larger than" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
         (["--file", "/nonexistent/bounce.eml"], "cannot read --file /nonexistent/bounce.eml: No such file"),
-        (["--file", str(BOUNCES)], "cannot read --file"),
         (["--file", ""], "--file needs a path"),
         (["550 x", "--file", str(BOUNCES / "qmail.eml")], "not both"),
     ],
-    ids=["missing", "directory", "empty", "with-text"],
+    ids=["missing", "empty", "with-text"],
 )
 def test_bad_file_arguments(args: list[str], fragment: str) -> None:
     assert_one_line_error(run("explain", *args), fragment)
@@ -384,12 +383,12 @@ def test_a_pasted_report_gives_one_result_per_failed_recipient(form: str) -> Non
     result = run("explain", "-", "--json", input=_pasted(form))
     assert result.exit_code == 0, result.output
     objs = json_lines(result.stdout)
-    assert [(o["bounce"]["recipient"], o["code"], o["cause"]) for o in objs] == [  # type: ignore[index]
+    assert [(o["bounce"]["recipient"], o["code"], o["cause"]) for o in objs] == [
         ("eli@dest21.test", 550, "recipient"),
         ("fay@dest22.test", 421, "ptr"),
     ]
     assert "reasons" not in result.stdout and "Monday" not in result.stdout
-    assert all(o["bounce"]["sending_ip"] == "203.0.113.50" for o in objs)  # type: ignore[index]
+    assert all(o["bounce"]["sending_ip"] == "203.0.113.50" for o in objs)
 
 
 def test_a_report_found_inline_is_structured() -> None:
@@ -410,5 +409,5 @@ def test_terminal_controls_in_a_bounce_are_shown_not_sent() -> None:
     )
     result = run("explain", "-", input=text)
     assert result.exit_code == 0, result.output
-    assert "\x1b" not in result.stdout and "\x07" not in result.stdout  # type: ignore[attr-defined]
-    assert "lu\\x1b]0;x\\x07@dest20.test" in result.stdout  # type: ignore[attr-defined]
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "lu\\x1b]0;x\\x07@dest20.test" in result.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any, cast
 
 from servers.dns import ZONES_DIR, DnsServer
 from zones.blocklists import DQS_KEY, REAL_LISTS, catalogue_zones, options, records
@@ -22,16 +23,16 @@ SUPPORT = [ZONES_DIR / "reverse.zone", ZONES_DIR / "dbl.test.zone"]  # the PTRs,
 
 
 async def probe(
-    server: DnsServer, domain: str, *zones: str, ip: str = CLEAN_IP, helo: str | None = None, **extra: object
+    server: DnsServer, domain: str, *zones: str, ip: str = CLEAN_IP, helo: str | None = None, **extra: Any
 ) -> Report:
     target = build_target(domain, ip=ip, helo=helo or f"mx.{domain}")
     return await run(target, options(server, *zones, check="dbl", **extra))
 
 
-def result(report: Report) -> dict[str, object]:
+def result(report: Report) -> dict[str, Any]:
     check = report.check("dbl")
     assert check is not None
-    return check.to_dict()
+    return cast(dict[str, Any], check.to_dict())
 
 
 async def test_clean_names_pass(dns_server: DnsServer) -> None:

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from servers.dns import DnsServer
 
-from mxprobe.checks.dkim import common_selectors, parse_key
+from mxprobe.checks.dkim import common_selectors
+from mxprobe.checks.dkim_key import parse_key
 from mxprobe.cli import main
 from mxprobe.model import Status
 from mxprobe.options import Options

@@ -104,7 +104,7 @@ async def test_a_servfail_include_is_temperror(dns_server: DnsServer) -> None:
     dns_server.set_fault("drop.sender.test.", "servfail")
     check = await run_check(dns_server, "spf", "spf-temperror.sender.test")
     assert check.status is Status.ERROR
-    assert "SERVFAIL/REFUSED" in check.summary
+    assert "drop.sender.test: the nameserver answered SERVFAIL" in check.summary  # the rcode, by its name
 
 
 async def test_the_include_answers_when_nothing_is_dropped(dns_server: DnsServer) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -31,19 +32,19 @@ NOQUEUE = (
 ENGLISH = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "en_US.UTF-8"}
 
 
-def run(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> object:
+def run(*args: str, input: bytes | str | None = None, env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(app, list(args), input=input, env={**ENGLISH, **(env or {})})
 
 
-def json_lines(stdout: str) -> list[dict[str, object]]:
+def json_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-def assert_usage_error(result: object, *fragments: str) -> None:
+def assert_usage_error(result: Any, *fragments: str) -> None:
     """Exit 2, nothing on stdout, one `mxprobe: error:` line on stderr."""
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert result.stdout == ""  # type: ignore[attr-defined]
-    lines = result.stderr.splitlines()  # type: ignore[attr-defined]
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mxprobe: error: "), lines
     for fragment in fragments:
         assert fragment in lines[0]
@@ -125,7 +126,7 @@ def test_several_replies_are_json_lines() -> None:
 def test_bad_arguments_are_one_line_and_exit_2(args: list[str], fragment: str) -> None:
     result = run("explain", *args)
     assert_usage_error(result, fragment)
-    assert len(result.stderr) < 200, "the offending text is abbreviated"  # type: ignore[attr-defined]
+    assert len(result.stderr) < 200, "the offending text is abbreviated"
 
 
 # -------------------------------------------------------------------------------------------- stdin
@@ -157,20 +158,20 @@ def test_stdin_bounce_message() -> None:
     assert result.exit_code == 0, result.output
     [obj] = json_lines(result.stdout)
     assert (obj["code"], obj["enhanced"], obj["cause"]) == (421, "", "ptr")
-    assert obj["bounce"]["recipient"] == "bob@example.net"  # type: ignore[index]
-    assert result.stderr == ""  # type: ignore[attr-defined]
+    assert obj["bounce"]["recipient"] == "bob@example.net"
+    assert result.stderr == ""
 
 
 def test_stdin_skips_lines_without_a_reply_and_counts_them() -> None:
     result = run("explain", "-", "--json", input=f"junk\n{NO_PTR}\n\nmore junk\n{NOQUEUE}\n")
     assert result.exit_code == 0
     assert [o["cause"] for o in json_lines(result.stdout)] == ["ptr", "ptr"]
-    assert result.stderr == "mxprobe: skipped 2 lines without an SMTP reply\n"  # type: ignore[attr-defined]
+    assert result.stderr == "mxprobe: skipped 2 lines without an SMTP reply\n"
 
 
 def test_stdin_human_blocks_are_separated() -> None:
     result = run("explain", "-", input=f"{NO_PTR}\n{MI_SPF}\n")
-    assert result.exit_code == 0 and result.stderr == ""  # type: ignore[attr-defined]
+    assert result.exit_code == 0 and result.stderr == ""
     blocks = result.stdout.split("\n\n")
     assert len(blocks) == 2 and blocks[0].startswith("421 ") and blocks[1].startswith("550 ")
 
@@ -222,7 +223,7 @@ def test_stdin_100k_lines_finish_fast() -> None:
     elapsed = time.perf_counter() - start
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 10_000
-    assert result.stderr == "mxprobe: skipped 90000 lines without an SMTP reply\n"  # type: ignore[attr-defined]
+    assert result.stderr == "mxprobe: skipped 90000 lines without an SMTP reply\n"
     assert elapsed < 20, f"100k lines took {elapsed:.1f} s"
 
 
@@ -241,19 +242,27 @@ def explanation(text: str, checks: tuple[str, ...]) -> Explanation:
     ("text", "checks", "commands"),
     [
         ("blocked using zen, client [203.0.113.9]", ("ptr", "dnsbl"), ["mxprobe --ip 203.0.113.9"]),
-        ("no address here", ("fcrdns",), ["mxprobe --ip YOUR_SENDING_IP"]),
+        ("no address here", ("fcrdns",), ["mxprobe --ip SENDING-IP"]),
         ("IPv6 [2001:db8::25] has no PTR", ("ptr",), ["mxprobe --ip 2001:db8::25"]),
         ("The MAIL FROM domain [Example.COM] fails SPF with ip: [192.0.2.1]", ("spf", "spf-record"),
-         ["mxprobe example.com"]),
-        ("unauthenticated", ("dmarc", "dkim"), ["mxprobe YOUR_DOMAIN"]),
-        ("<bob@example.net>: TLS required", ("tls",), ["mxprobe YOUR_DOMAIN --to bob@example.net"]),
+         ["mxprobe example.com --ip 192.0.2.1"]),
+        ("unauthenticated", ("dmarc", "dkim"), ["mxprobe SENDING-DOMAIN"]),
+        ("<bob@example.net>: TLS required", ("tls",), ["mxprobe SENDING-DOMAIN --to bob@example.net"]),
         ("x", ("ptr", "spf", "smtp"),
-         ["mxprobe --ip YOUR_SENDING_IP", "mxprobe YOUR_DOMAIN", "mxprobe YOUR_DOMAIN --to RECIPIENT"]),
+         ["mxprobe --ip SENDING-IP", "mxprobe SENDING-DOMAIN", "mxprobe SENDING-DOMAIN --to RECIPIENT"]),
         ("x", (), []),
     ],
 )  # fmt: skip
 def test_suggested_commands(text: str, checks: tuple[str, ...], commands: list[str]) -> None:
     assert suggested_commands(explanation(text, checks)) == commands
+
+
+def test_suggested_commands_use_the_facts_the_user_gave() -> None:
+    facts = {"ip": "198.51.100.7", "domain": "shop.example"}
+    assert suggested_commands(explanation("x", ("ptr", "spf")), facts) == [
+        "mxprobe --ip 198.51.100.7",
+        "mxprobe shop.example --ip 198.51.100.7",
+    ]
 
 
 class Terminal(io.StringIO):
@@ -300,8 +309,9 @@ def test_codes_filters() -> None:
 def test_codes_plain_table() -> None:
     result = run("codes", "--tag", "MI:SPF")
     assert result.exit_code == 0 and "\x1b[" not in result.stdout
-    header, *rows = result.stdout.splitlines()
+    header, *lines = result.stdout.splitlines()
     assert header.split()[:5] == ["id", "code", "enhanced", "tag", "cause"]
+    rows = [line for line in lines if not line.startswith(" ")]  # a long meaning wraps under itself
     assert rows and all("MI:SPF" in row and " spf " in row for row in rows)
 
 
@@ -352,7 +362,7 @@ def test_arguments_with_a_reply_are_explained_and_each_other_one_is_an_error_lin
     result = run("explain", "550 5.1.1 x", "hello", NO_PTR, "  ", "--json")
     assert result.exit_code == 2, result.output
     assert [o["code"] for o in json_lines(result.stdout)] == [550, 421]
-    assert result.stderr.splitlines() == [  # type: ignore[attr-defined]
+    assert result.stderr.splitlines() == [
         "mxprobe: error: no SMTP reply found in: hello",
         'mxprobe: error: empty reply text: give a reply such as "550 5.1.1 user unknown"',
     ]
@@ -363,8 +373,9 @@ def test_a_long_reply_is_shown_once_and_shortened_json_keeps_it_whole() -> None:
     human = run("explain", reply)
     assert human.exit_code == 0
     assert len(human.stdout) < 2500, len(human.stdout)
-    assert human.stdout.count("a" * 250) == 1 and "…" in human.stdout.splitlines()[0]
-    assert "mxprobe YOUR_DOMAIN" in human.stdout  # no 4000-character "domain" in the suggestions
+    header = human.stdout.split("permanent failure")[0]  # the reply, wrapped, before the rows
+    assert human.stdout.count("a" * 250) == 1 and "…" in header
+    assert "mxprobe SENDING-DOMAIN" in human.stdout  # no 4000-character "domain" in the suggestions
     [obj] = json_lines(run("explain", reply, "--json").stdout)
     assert obj["input"] == reply
 
@@ -412,3 +423,54 @@ def test_a_bare_enhanced_code_is_read_as_a_reply_of_its_class(
     data = json.loads(result.stdout)
     assert (data["code"], data["enhanced"], data["class"], data["cause"]) == (code, status, klass, cause)
     assert data["entry"] == f"enhanced-{status}" and data["specific"] is False
+
+
+# ------------------------------------------------------------------------------- issue 12: any width, links
+
+
+def display_width(line: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in line)
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_explain_wraps_at_the_width_without_cutting(columns: int, lang: str) -> None:
+    reply = "550 5.7.1 Service unavailable; Client host [203.0.113.40] blocked using bl.spamcop.net"
+    result = run("explain", reply, MI_SPF, "--lang", lang, env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0
+    out: str = result.stdout
+    assert all(display_width(line) <= columns for line in out.splitlines()), out
+    assert "5.7.1" in out and "203.0.113.40" in out and "bl.spamcop.net" in out  # tokens whole
+    flat = "".join(out.split())
+    assert ("发信IP未被发送域的SPF许可" if lang == "zh" else "SPF") in flat  # wrapped, never cut
+
+
+def test_the_link_a_reply_gives_is_the_one_the_advice_gives() -> None:
+    reply = "554 5.7.1 Blocked - see https://www.spamcop.net/bl.shtml?203.0.113.40"
+    out: str = run("explain", reply, env={"COLUMNS": "200"}).stdout
+    assert "  advice   https://www.spamcop.net/bl.shtml?203.0.113.40" in out
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_the_summary_table_is_readable_at_any_width(columns: int, tmp_path: Path) -> None:
+    logs = Path(__file__).parent / "data" / "logs"
+    log = tmp_path / "mixed.log"
+    log.write_bytes((logs / "postfix.log").read_bytes() + (logs / "exim.log").read_bytes())
+    out: str = run("explain", "--summary", "--file", str(log), env={"COLUMNS": str(columns)}).stdout
+    assert all(display_width(line) <= columns for line in out.splitlines() if " " in line.strip()), out
+    assert "recipient" in out and "550 5.1.1 <cy@dest3.test>:" in out
+    # one timestamp format: syslog stamps (no year) as MM-DD, the others as YYYY-MM-DD, seconds, no offset
+    assert "Mar  3" not in out and "T10:00:09" not in out and "+0000" not in out
+    assert "03-03 10:00:04" in out and "2025-03-05 09:12:45" in out
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_the_summary_speaks_chinese_at_any_width(columns: int, tmp_path: Path) -> None:
+    log = tmp_path / "postfix.log"
+    log.write_bytes((Path(__file__).parent / "data" / "logs" / "postfix.log").read_bytes())
+    args = ("explain", "--summary", "--file", str(log), "--lang", "zh")
+    out: str = run(*args, env={"COLUMNS": str(columns)}).stdout
+    assert out.startswith("邮件日志：") and "按原因统计的失败" in out
+    assert all(display_width(line) <= columns for line in out.splitlines() if " " in line.strip()), out

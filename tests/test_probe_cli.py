@@ -23,6 +23,7 @@ from mxprobe.cli import app
 DNS_CHECKS = ["ptr", "fcrdns", "helo", "spf", "spf-record", "dmarc", "mx"]
 TOP_KEYS = {"version", "target", "verdict", "checks", "elapsed_ms"}
 OPTIONAL_TOP_KEYS = {"notes", "smtp"}
+RUN_KEYS = {"started_at", "resolver", "settings", "plan"}  # added by the CLI (issue 12): additive
 CHECK_KEYS = {"id", "status", "summary", "details", "evidence", "fix", "elapsed_ms"}
 
 
@@ -47,7 +48,7 @@ def test_a_healthy_sender_passes_every_dns_check_with_exit_0(dns_server: DnsServ
 
 def test_the_json_schema(dns_server: DnsServer) -> None:
     _, data = as_json(dns_server, "example.com", "--ip", HEALTHY_IP)
-    assert TOP_KEYS <= set(data) <= TOP_KEYS | OPTIONAL_TOP_KEYS
+    assert TOP_KEYS | RUN_KEYS <= set(data) <= TOP_KEYS | OPTIONAL_TOP_KEYS | RUN_KEYS
     assert data["target"] == {
         "domain": "example.com",
         "ip": HEALTHY_IP,
@@ -73,9 +74,13 @@ def test_the_text_report(dns_server: DnsServer) -> None:
     out = result.stdout
     assert "\x1b[" not in out  # no colour when not on a terminal
     assert "✖ mx" in out and "✔ ptr" in out
-    assert "fix: Remove `mx-null.sender.test. MX 0 .`" in out
-    assert "evidence: mx-null.sender.test MX → 0 ." in out
+    assert "What to do" in out and "The DNS host of mx-null.sender.test" in out
+    assert "\n         mx-null.sender.test. MX 0 .\n" in out  # the record alone on its line, exactly
+    assert "evidence:" not in out  # evidence is for -v
     assert "verdict: FAIL" in out
+    verbose = invoke(dns_server, "mx-null.sender.test", "--ip", HEALTHY_IP, "-v", checks=["mx", "ptr"]).stdout
+    assert "fix: Remove `mx-null.sender.test. MX 0 .`" in verbose
+    assert "evidence: mx-null.sender.test MX → 0 ." in verbose
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import re
 import ssl
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 from servers.certs import TestPKI
@@ -19,6 +25,7 @@ from typer.testing import CliRunner
 from mxprobe.cli import app
 from mxprobe.model import Status
 from mxprobe.report import Report
+from mxprobe.smtp.scrub import REDACTED
 
 pytestmark = pytest.mark.usefixtures("trust_test_ca")  # the test CA is the system's trusted CA here
 
@@ -176,7 +183,6 @@ async def test_implicit_tls_submission(dns_server: DnsServer, smtp_server: Any, 
         "auth",
         "mail",
         "rcpt",
-        "rset",
         "quit",
     ]
     assert smtp.tls is not None and (smtp.tls.mode, smtp.tls.verified) == ("implicit", True)
@@ -204,10 +210,101 @@ def test_cli_never_prints_the_secret(
     assert_no_secret(result.stdout, result.stderr)
 
 
-def test_a_one_letter_password_garbles_nothing(dns_server: DnsServer, smtp_server: Any, pki: TestPKI) -> None:
-    """A secret that is a common letter is no token of any reply: scrubbing it would garble every word that
-    holds an "x" (`Postfi********`) and, by the gaps, tell the secret. What mxprobe sends is still hidden."""
-    server = smtp_server(submission(pki, users={USER: "x"}, banner="220 {hostname} ESMTP Postfix x"))
+def _forms(user: str, password: str) -> list[str]:
+    """Every form in which a server could echo the password back, whole."""
+    raw = password.encode()
+    blob = f"\0{user}\0{password}".encode()
+    forms = [password, password.upper(), password.lower(), raw.hex(), raw.hex().upper()]
+    forms += [quote(password, safe=""), quote_plus(password), quote(password, safe="").lower()]
+    for data in (raw, blob):
+        for encoded in (base64.b64encode(data).decode(), base64.urlsafe_b64encode(data).decode()):
+            forms += [encoded, encoded.rstrip("="), encoded.lower()]
+    return list(dict.fromkeys(forms))
+
+
+def _inside(password: str) -> list[tuple[str, int, int]]:
+    """The password inside a longer base64 text, at each of its three alignments: (the text, where the part
+    made of the password's bits alone begins and ends: that part gives the password away)."""
+    raw = password.encode()
+    found = []
+    for prefix in (b"pw=", b"=", b"p="):  # 3, 1 and 2 bytes before it
+        text = base64.b64encode(prefix + raw + b";").decode()
+        found.append((text, -(-len(prefix) * 8 // 6), (len(prefix) + len(raw)) * 8 // 6))
+    return found
+
+
+def _echo(password: str) -> list[str]:
+    """Lines that echo each form inside a token: `ECHOx<form>yEND`, `INSIDEx<base64 text>yEND` (when the
+    password's own part of the base64 text is long enough to be told from any other base64)."""
+    inside = [text for text, a, b in _inside(password) if b - a >= 8]  # shorter: not a token to hunt
+    return [f"ECHOx{form}yEND" for form in _forms(USER, password)] + [f"INSIDEx{t}yEND" for t in inside]
+
+
+def _leaks(password: str, output: str) -> list[str]:
+    """What of the password shows in `output`: a long form anywhere (any case), the password's own part of a
+    base64 text, an echoed whole form not replaced by exactly ********, an inside one left without it."""
+    found = [f for f in _forms(USER, password) if len(f) >= 8 and f.lower() in output.lower()]
+    inside = [(text, a, b) for text, a, b in _inside(password) if b - a >= 8]
+    found += [text[a:b] for text, a, b in inside if text[a:b] in output]
+    found += [f"echo {e}" for e in re.findall(r"ECHOx(\S*?)yEND", output) if e != REDACTED]
+    for token in re.findall(r"INSIDEx(\S*?)yEND", output):  # all of the password's part replaced
+        before, _, after = token.partition(REDACTED)
+        if not any(text.startswith(before) and len(before) <= a and len(after) <= len(text) - b
+                   for text, a, b in inside):  # fmt: skip
+            found.append(f"inside {token}")
+    return found
+
+
+PASSWORDS = ["Tr0ub4dor&3 xyzzy/é+=", "x", "pw", "s3cr3t", "ab%2F"]
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_every_echoed_form_is_kept_out(
+    dns_server: DnsServer, smtp_server: Any, pki: TestPKI, password: str
+) -> None:
+    """A server that echoes every form of the password (at AUTH, at RCPT, in a line that is not SMTP at all):
+    none of it reaches the text output, the JSON or an error, whatever the password's length."""
+    echo = _echo(password)
+    rcpt = multiline(550, *(f"5.1.1 {e}" for e in echo))
+    auth = multiline(535, *(f"5.7.8 {e}" for e in echo))
+    mail = f"250 2.1.0 Ok ECHOx{password}yEND"
+    server = smtp_server(submission(pki, users={USER: password}, auth=auth, rcpt=rcpt, mail=mail))
+    args = [
+        "smtp.test", "--ip", GOOD_IP, "--to", "user@dest.test", "--mx", f"mx1.dest.test:{server.port}",
+        "--nameserver", dns_server.address, "--check", "ptr", "--auth", USER,
+    ]  # fmt: skip
+    env = {"MXPROBE_PASSWORD": password, "SSL_CERT_FILE": str(pki.ca.cert_path)}
+    text = CliRunner().invoke(app, args, env=env)
+    data = CliRunner().invoke(app, [*args, "--json"], env=env)
+
+    assert text.exit_code == data.exit_code == 1, text.output
+    blob = base64.b64encode(f"\0{USER}\0{password}".encode()).decode()
+    assert f"AUTH PLAIN {blob}" in server.commands
+    for output in (text.stdout, text.stderr, data.stdout, data.stderr):
+        assert _leaks(password, output) == []
+    smtp = json.loads(data.stdout)["smtp"]
+    assert [s["command"] for s in smtp["steps"] if s["step"] == "auth"] == ["AUTH PLAIN ********"]
+
+
+async def test_an_echo_in_a_line_that_is_not_smtp_is_kept_out(
+    dns_server: DnsServer, smtp_server: Any, pki: TestPKI
+) -> None:
+    async def garbage(cmd: Command) -> None:
+        await cmd.session.write(f"garbage {PASSWORD.upper()} here\r\n".encode())
+
+    server = smtp_server(submission(pki, rcpt=garbage))
+    report = await auth_probe(dns_server, server)
+
+    assert smtp_of(report).outcome == "error"
+    assert PASSWORD.upper() not in everything(report) and PASSWORD.lower() not in everything(report).lower()
+
+
+def test_a_one_letter_password_withholds_the_lines_that_hold_it(
+    dns_server: DnsServer, smtp_server: Any, pki: TestPKI
+) -> None:
+    """A one-letter secret replaced in place would leave a gap that tells it (`Postfi********`): the lines
+    that hold it, in any case, are withheld whole, and a note says why. The dialogue still works."""
+    server = smtp_server(submission(pki, users={USER: "x"}, banner="220 {hostname} ESMTP Postfi" + "X"))
     args = [
         "smtp.test", "--ip", GOOD_IP, "--to", "user@dest.test", "--mx", f"mx1.dest.test:{server.port}",
         "--nameserver", dns_server.address, "--check", "ptr", "--auth", USER, "--json",
@@ -218,22 +315,39 @@ def test_a_one_letter_password_garbles_nothing(dns_server: DnsServer, smtp_serve
     texts = {s["step"]: s for s in data["steps"]}
 
     assert result.exit_code == 0, result.output
-    assert texts["banner"]["text"] == "220 mx.infra.test ESMTP Postfix x"  # a whole "x" is no secret either
-    assert texts["auth"]["command"] == "AUTH PLAIN ********"
-    assert "********" not in json.dumps([s["text"] for s in data["steps"]])
+    assert texts["banner"]["text"] == "********" and "Postfi" not in result.stdout
+    assert texts["auth"]["command"] == "AUTH PLAIN ********" and data["auth"]["accepted"] is True
+    assert any("password is short" in note for note in data["notes"])
     assert base64.b64encode(f"\0{USER}\0x".encode()).decode() not in result.stdout + result.stderr
 
 
-async def test_echoed_secret_scrubbed_as_whole_tokens_only(
+async def test_echoed_secret_scrubbed_inside_tokens(
     dns_server: DnsServer, smtp_server: Any, pki: TestPKI
 ) -> None:
-    """The password inside punctuation is the password; inside a longer word it is another word."""
-    password = "test"
+    """A long password is replaced where it stands, inside a longer word too, in any case."""
+    password = "correct-horse-battery"
     plain = base64.b64encode(f"\0{USER}\0{password}".encode()).decode()
-    reply = f"535 5.7.8 testing <{password}> failed (contest; {plain}; {password}, attest)"
+    reply = f"535 5.7.8 x{password}y failed ({plain.rstrip('=')}; {password.upper()}, kept)"
     server = smtp_server(submission(pki, users={USER: "other"}, auth=reply))
     report = await auth_probe(dns_server, server, password=password)
     [auth] = steps(report, "auth")
 
-    assert auth.text == "535 5.7.8 testing <********> failed (contest; ********; ********, attest)"
-    assert auth.command == "AUTH PLAIN ********"
+    assert auth.text == "535 5.7.8 x********y failed (********; ********, kept)"
+
+
+def test_a_password_not_in_utf8_is_refused_in_one_line(dns_server: DnsServer, tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 cannot be sent as AUTH PLAIN: refused before any connection, showing none
+    of them."""
+    env = {**os.environ, "MXPROBE_PASSWORD": "", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    environ = {k.encode(): v.encode() for k, v in env.items()}
+    environ[b"MXPROBE_PASSWORD"] = b"\xff\xfeSECRETPART\xc3"
+    args = [
+        sys.executable, "-m", "mxprobe", "smtp.test", "--ip", GOOD_IP, "--to", "user@dest.test",
+        "--mx", "127.0.0.1:9", "--nameserver", dns_server.address, "--check", "ptr", "--auth", USER,
+    ]  # fmt: skip
+    done = subprocess.run(args, env=environ, capture_output=True, timeout=60, cwd=tmp_path, check=False)
+    err = done.stderr.decode("utf-8", "replace")
+
+    assert done.returncode == 2, err
+    assert len(err.strip().splitlines()) == 1 and "not valid UTF-8" in err
+    assert b"SECRETPART" not in done.stdout + done.stderr and b"\xff" not in done.stderr

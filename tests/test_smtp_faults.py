@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -90,28 +90,55 @@ async def test_421_banner_ends_before_ehlo(dns_server: DnsServer, faulty_server:
 async def test_421_mid_dialogue_stops_the_dialogue(dns_server: DnsServer, faulty_server: Any) -> None:
     server = faulty_server("421_mid_dialogue")
     report, _ = await timed_probe(dns_server, server)
+    mail = step(report, "mail")
 
-    assert step(report, "mail").text == "421 4.7.0 mx.infra.test Error: too many errors"
-    assert names(report)[-1] == "mail"  # the server hung up: no RCPT, RSET or QUIT
-    assert server.verbs == ["EHLO", "MAIL"]
+    assert mail.text == "421 4.7.0 mx.infra.test Error: too many errors"
+    # PIPELINING: RCPT and QUIT went in the same write as MAIL; the server hung up, so they got no reply
+    assert names(report)[-3:] == ["mail", "rcpt", "quit"]
+    assert all(s.code is None and not s.fault and s.note for s in smtp_of(report).steps[-2:])
+    assert server.verbs == ["EHLO", "MAIL"]  # the server read no further
     assert smtp_of(report).outcome == "deferred" and smtp_of(report).cause == "protocol"
 
 
-async def test_unsolicited_421_then_hang_up(dns_server: DnsServer, smtp_server: Any) -> None:
-    """A 421 sent while the client is not waiting for a reply is lost (aiosmtplib drops it): the next
-    step says the server closed the connection, instead of crashing or hanging."""
+async def test_421_mid_dialogue_without_pipelining_sends_nothing_more(
+    dns_server: DnsServer, faulty_server: Any
+) -> None:
+    server = faulty_server("421_mid_dialogue", extensions=("8BITMIME",))
+    report, _ = await timed_probe(dns_server, server)
 
+    assert names(report)[-1] == "mail"  # the server hung up: no RCPT, no QUIT
+    assert server.verbs == ["EHLO", "MAIL"]
+    assert smtp_of(report).outcome == "deferred"
+
+
+def _ehlo_then_421(together: bool) -> Callable[[Command], Awaitable[None]]:
     async def ehlo_then_leave(cmd: Command) -> None:
-        await cmd.session.send(multiline(250, "mx.infra.test", "PIPELINING"))
-        await cmd.session.send("421 4.4.2 mx.infra.test Error: timeout exceeded")
+        ehlo = multiline(250, "mx.infra.test", "PIPELINING")
+        bye = "421 4.4.2 mx.infra.test Error: timeout exceeded"
+        if together:  # one write: the 421 is waiting before MAIL is written
+            await cmd.session.send(f"{ehlo}\n{bye}")
+        else:
+            await cmd.session.send(ehlo)
+            await cmd.session.send(bye)
         cmd.session.close()
 
-    server = smtp_server(ScriptedSmtpServer(ehlo=ehlo_then_leave))
+    return ehlo_then_leave
+
+
+@pytest.mark.parametrize("together", [True, False])
+async def test_unsolicited_421_then_hang_up(dns_server: DnsServer, smtp_server: Any, together: bool) -> None:
+    """A 421 sent while the client is not waiting for a reply (RFC 5321 §3.8: a server may close with 421 at
+    any time) is read as what it is, whether it arrived before MAIL was written or after: the dialogue is
+    deferred at MAIL, with the 421's text, never a crash, a hang or a guess."""
+    server = smtp_server(ScriptedSmtpServer(ehlo=_ehlo_then_421(together)))
     report, elapsed = await timed_probe(dns_server, server)
     mail = step(report, "mail")
 
-    assert mail.fault == "disconnected" and "closed the connection" in mail.error
-    assert smtp_of(report).outcome == "error" and elapsed < TIMEOUT + SLACK
+    assert (mail.code, mail.text) == (421, "421 4.4.2 mx.infra.test Error: timeout exceeded"), mail
+    assert not mail.fault and smtp_of(report).outcome == "deferred"
+    if together:  # one write, one segment: the 421 was there before MAIL could be written
+        assert not mail.sent and "unasked" in mail.note and "MAIL" not in server.verbs
+    assert "DATA" not in server.verbs and elapsed < TIMEOUT + SLACK
 
 
 async def test_slow_greeting_is_reported_with_its_delay(dns_server: DnsServer, faulty_server: Any) -> None:
@@ -194,7 +221,7 @@ async def test_starttls_refused_goes_on_in_clear(dns_server: DnsServer, faulty_s
     tls = smtp_of(report).tls
 
     assert starttls.text == "454 4.7.0 TLS not available due to local problem"
-    assert names(report)[4:] == ["mail", "rcpt", "rset", "quit"]  # no second EHLO: nothing changed
+    assert names(report)[4:] == ["mail", "rcpt", "quit"]  # no second EHLO: nothing changed
     assert tls is not None and tls.offered and not tls.established and "454" in tls.error
     assert check_status(report, "tls") == Status.FAIL and smtp_of(report).outcome == "accepted"
 
@@ -205,10 +232,10 @@ async def test_tls_handshake_failure_then_clear_text(dns_server: DnsServer, faul
     starttls = step(report, "starttls")
     smtp = smtp_of(report)
 
-    assert starttls.fault == "tls" and starttls.code is None
+    assert starttls.fault == "tls" and starttls.code == 220  # the 220 came; the TLS handshake then failed
     assert names(report) == [
         "connect", "banner", "ehlo", "starttls",  # first connection: TLS fails
-        "connect", "banner", "ehlo", "mail", "rcpt", "rset", "quit",  # again, without STARTTLS
+        "connect", "banner", "ehlo", "mail", "rcpt", "quit",  # again, without STARTTLS
     ]  # fmt: skip
     assert len(server.peers) == 2 and server.verbs.count("STARTTLS") == 1
     assert any("reconnected without it" in note for note in smtp.notes)
@@ -253,3 +280,48 @@ async def test_a_password_that_is_a_word_leaves_mxprobe_words_alone(
     first = smtp_of(report).steps[0]
 
     assert first.fault == "timeout" and "test from a network that allows it" in first.error
+
+
+# ---------------------------------------------------------------------------- advice in the run's facts
+
+PLACEHOLDERS = ("SENDING-DOMAIN", "RECIPIENT", "ADDRESS", "YOUR", "<your", "DOMAIN")
+
+
+def smtp_fix(report: Any, check_id: str = "smtp") -> str:
+    check = report.check(check_id) or pytest.fail(f"no {check_id} check")
+    assert check.fix and not any(p in check.fix for p in PLACEHOLDERS), check.fix
+    return str(check.fix)
+
+
+async def test_blocked_port_advice_names_the_sending_domain(
+    dns_server: DnsServer, unanswered_port: int
+) -> None:
+    report = await probe(
+        dns_server, ip=GOOD_IP, checks=("ptr",), to=("user@dest.test",), smtp_timeout=TIMEOUT,
+        port=unanswered_port,
+    )  # fmt: skip
+    fix = smtp_fix(report)
+
+    assert "`mxprobe smtp.test --ip 127.0.0.11 --to user@dest.test`" in fix  # the sender's domain, the facts
+    assert "port 25" in fix and "127.0.0.11" in fix
+
+
+async def test_tarpit_advice_is_not_about_a_blocked_port(dns_server: DnsServer, faulty_server: Any) -> None:
+    server = faulty_server("tarpit")
+    report, _ = await timed_probe(dns_server, server)
+    fix = smtp_fix(report)
+
+    assert "accepted the connection but sent no greeting" in fix and "not a blocked port" in fix
+    assert "open port" not in fix and "lift the block" not in fix
+    assert f"--mx 127.0.0.1:{server.port}" in fix and "mxprobe smtp.test" in fix
+
+
+async def test_starttls_454_is_the_receivers_fault(dns_server: DnsServer, faulty_server: Any) -> None:
+    server = faulty_server("starttls_fail")
+    report, _ = await timed_probe(dns_server, server, to=("user@dest.test",))
+    fix = smtp_fix(report, "tls")
+    starttls = step(report, "starttls")
+
+    assert "receiver's side" in fix and "postmaster@dest.test" in fix
+    assert "Enable STARTTLS" not in fix + starttls.diagnosis and "sending MTA" not in fix + starttls.diagnosis
+    assert starttls.diagnosis.startswith("the receiver's TLS is broken")

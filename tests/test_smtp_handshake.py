@@ -39,7 +39,7 @@ NO_PTR = "127.0.0.10"  # no PTR record
 GOOD_IP = "127.0.0.11"  # PTR mail.smtp.test, forward-confirmed
 SMTP_KEYS = {"mx_candidates", "host", "address", "port", "tls", "steps", "outcome", "cause", "confirmed_by"}
 STEP_KEYS = ["step", "command", "code", "enhanced", "text", "elapsed_ms", "explanation"]
-ALLOWED_VERBS = {"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "RSET", "QUIT"}
+ALLOWED_VERBS = {"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "QUIT"}
 
 
 # ----------------------------------------------------------------------------------------- shared helpers
@@ -111,13 +111,12 @@ async def test_reverse_hostname_450_is_deferred_and_confirmed_by_ptr(
     smtp = smtp_of(report)
 
     assert server.peers == [NO_PTR]  # bound to the sending IP: the server saw 127.0.0.10
-    assert names(report) == ["connect", "banner", "ehlo", "mail", "rcpt", "rset", "quit"]
+    assert names(report) == ["connect", "banner", "ehlo", "mail", "rcpt", "quit"]
     assert server.commands == [
         "EHLO [127.0.0.10]",  # no --helo and no PTR: the address literal of the source
         "MAIL FROM:<postmaster@smtp.test>",
         "RCPT TO:<user@dest.test>",
-        "RSET",
-        "QUIT",
+        "QUIT",  # QUIT ends the transaction: no RSET before it
     ]
     rcpt = step(report, "rcpt")
     assert (rcpt.code, rcpt.enhanced) == (450, "4.7.1")
@@ -226,9 +225,16 @@ async def test_netease_mi_spf_at_mail_sends_no_rcpt(dns_server: DnsServer, smtp_
     smtp = smtp_of(report)
 
     assert step(report, "mail").text.startswith("550 MI:SPF ")
-    assert "RCPT" not in server.verbs  # a refused MAIL ends the transaction, as a sender does
-    assert server.verbs[-2:] == ["RSET", "QUIT"]
-    assert (smtp.outcome, smtp.cause, smtp.confirmed_by) == ("rejected", "spf", "spf")
+    assert server.verbs[-3:] == ["MAIL", "RCPT", "QUIT"]  # PIPELINING: one write, as a sender does
+    assert (smtp.outcome, smtp.cause, smtp.confirmed_by) == ("rejected", "spf", "spf")  # MAIL decides
+
+
+async def test_refused_mail_without_pipelining_sends_no_rcpt(dns_server: DnsServer, smtp_server: Any) -> None:
+    server = smtp_server(netease_like(reject="spf", extensions=("8BITMIME",)))
+    report = await probe(dns_server, server, ip=GOOD_IP, domain="spf-fail.smtp.test", checks=("spf",))
+
+    assert server.verbs == ["EHLO", "MAIL", "QUIT"]  # a refused MAIL ends the transaction
+    assert smtp_of(report).outcome == "rejected"
 
 
 async def test_netease_421_banner_is_deferred_before_ehlo(dns_server: DnsServer, smtp_server: Any) -> None:
@@ -427,7 +433,6 @@ async def test_no_data_even_with_every_feature(
         "RCPT",
         "RCPT",
         "RCPT",
-        "RSET",
         "QUIT",
     ]
     assert smtp_of(report).outcome == "accepted"

@@ -97,6 +97,8 @@ def test_the_wheel_contains_every_data_file(wheel: Path) -> None:
     for name in DATA_FILES:
         assert f"mxprobe/_data/checks/{name}" in names, name
     assert "mxprobe/py.typed" in names
+    for schema in ("probe", "explain", "codes"):  # `mxprobe schema NAME` prints them
+        assert f"mxprobe/schema/{schema}.json" in names, schema
 
 
 @pytest.mark.slow

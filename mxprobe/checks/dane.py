@@ -18,7 +18,7 @@ import asyncio
 import hashlib
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -28,6 +28,7 @@ from mxprobe.checks import Context
 from mxprobe.checks.dnssec import zone_security
 from mxprobe.checks.receiver import HandshakeTls, handshake_tls, mx_hosts
 from mxprobe.model import CheckResult, Evidence, Status, worst
+from mxprobe.registry import CheckId
 from mxprobe.smtp.tls import TlsInfo
 
 USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
@@ -73,25 +74,39 @@ class HostDane:
     fixes: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "name": self.name,
-            "status": self.status.value,
-            "tlsa": [r.text for r in self.records],
-            "dnssec_secure": self.secure,
-            "matched": self.matched,
-        }
+    def to_dict(self) -> HostDetails:
+        return HostDetails(
+            host=self.host,
+            name=self.name,
+            status=self.status,
+            tlsa=[r.text for r in self.records],
+            dnssec_secure=self.secure,
+            matched=self.matched,
+        )
+
+
+class HostDetails(TypedDict):
+    host: str
+    name: str  # the TLSA owner name, _25._tcp.HOST
+    status: Status
+    tlsa: list[str]
+    dnssec_secure: bool | None  # None: not known (no TLSA records, or the DNS did not answer)
+    matched: list[str]  # the TLSA records the handshake's certificate matched
+
+
+class DaneDetails(TypedDict, total=False):
+    port: int
+    hosts: list[HostDetails]
 
 
 async def run(ctx: Context) -> CheckResult:
     hosts, mx_evidence = await mx_hosts(ctx)
     if not hosts:
         return CheckResult(
-            "dane",
+            CheckId.DANE,
             Status.SKIP,
             "no MX host name to look up TLSA records for (--mx was an address)",
-            {},
+            DaneDetails(),
             mx_evidence,
         )
     results = await asyncio.gather(*(_check_host(ctx, host) for host in hosts))
@@ -100,10 +115,10 @@ async def run(ctx: Context) -> CheckResult:
     summary = "; ".join(r.text for r in published) or (
         f"no TLSA records for {', '.join(hosts)}: DANE is not in use (senders use opportunistic TLS)"
     )
-    details = {"port": ctx.target.port, "hosts": [r.to_dict() for r in results]}
+    details = DaneDetails(port=ctx.target.port, hosts=[r.to_dict() for r in results])
     evidence = mx_evidence + [e for r in results for e in r.evidence]
     fix = " ".join(dict.fromkeys(f for r in results for f in r.fixes))
-    return CheckResult("dane", status, summary, details, evidence, fix=fix)
+    return CheckResult(CheckId.DANE, status, summary, details, evidence, fix=fix)
 
 
 async def _check_host(ctx: Context, host: str) -> HostDane:

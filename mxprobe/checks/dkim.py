@@ -18,25 +18,19 @@ under relaxed DKIM alignment (`adkim=r`, the default), read from the DMARC recor
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from mxprobe.checks import Context
+from mxprobe.checks.dkim_key import RSA_GOOD_BITS, Key, KeyDetails, error_text, looks_like_key, parse_key
 from mxprobe.data import data_file
 from mxprobe.dns import Answer
 from mxprobe.model import CheckResult, Evidence, Status, worst
+from mxprobe.registry import CheckId
 
 SELECTORS_FILE = "dkim-selectors.txt"
-RSA_MIN_BITS = 1024  # RFC 8301 3.2: smaller keys MUST NOT be used; Gmail and Yahoo reject them
-RSA_GOOD_BITS = 2048  # what Gmail, Yahoo and Microsoft recommend
-RSA_MAX_VERIFIABLE_BITS = 4096  # RFC 8301 3.2: verifiers need not handle larger keys
 DMARC_WALK_LIMIT = 8  # RFC 9989 tree walk: at most 8 queries
-_KEY_RECORD = re.compile(r"^\s*v\s*=\s*DKIM1\b|(?:^|;)\s*p\s*=", re.IGNORECASE)
 
 
 @cache
@@ -45,182 +39,6 @@ def common_selectors() -> tuple[str, ...]:
     text = data_file(SELECTORS_FILE).read_text(encoding="utf-8")
     words = (line.partition("#")[0].split() for line in text.splitlines())
     return tuple(dict.fromkeys(w[0].lower() for w in words if w))
-
-
-@dataclass
-class Key:
-    """One DKIM key record as a verifier reads it, with every problem found and its severity."""
-
-    selector: str
-    name: str
-    status: Status = Status.PASS
-    key_type: str = ""
-    bits: int = 0
-    revoked: bool = False
-    testing: bool = False
-    strict: bool = False  # t=s: the i= domain must equal d=, no subdomain signing
-    flags: list[str] = field(default_factory=list)
-    hashes: list[str] = field(default_factory=list)
-    services: list[str] = field(default_factory=list)
-    notes: str = ""
-    problems: list[str] = field(default_factory=list)
-    unreadable: str = ""  # why no key could be read from the record (syntax, base64, key data)
-    p_length: int = 0  # characters of the p= value
-    p_sha256: str = ""  # SHA-256 of the decoded key: a fingerprint to compare with the signer's key
-
-    def problem(self, status: Status, text: str) -> None:
-        self.problems.append(text)
-        self.status = worst([self.status, status])
-
-    def cannot_read(self, text: str) -> None:
-        """A fatal problem: verifiers get no key from this record, so every signature with it fails."""
-        self.unreadable = text
-        self.problem(Status.FAIL, text)
-
-    @property
-    def usable(self) -> bool:
-        return self.status != Status.FAIL and not self.revoked and not self.unreadable
-
-    def describe(self) -> str:
-        if self.revoked:
-            return f"{self.selector}: revoked (empty p=)"
-        if self.unreadable:
-            return f"{self.selector}: {self.unreadable}"
-        size = f"{self.bits}-bit " if self.key_type == "rsa" else ""
-        text = f"{self.selector}: {size}{self.key_type}"
-        tags = [f"t={':'.join(self.flags)}"] if self.flags else []
-        tags += [f"h={':'.join(self.hashes)}"] if self.hashes else []
-        tags += [f"s={':'.join(self.services)}"] if self.services else []
-        return f"{text}, {' '.join(tags)}" if tags else text
-
-    def to_dict(self) -> dict[str, Any]:
-        """The key's verdict and its problems first (the text report shows one shortened line per key); the
-        key itself as its length and fingerprint: the record is in the evidence, base64 helps nobody here."""
-        return {
-            "selector": self.selector,
-            "status": self.status.value,
-            "problems": self.problems,
-            "key_type": self.key_type,
-            "bits": self.bits,
-            "flags": self.flags,
-            "hashes": self.hashes,
-            "services": self.services,
-            "notes": self.notes,
-            "p_length": self.p_length,
-            "p_sha256": self.p_sha256,
-            "revoked": self.revoked,
-            "testing": self.testing,
-            "strict": self.strict,
-            "name": self.name,
-        }
-
-
-def _split(value: str) -> list[str]:
-    return [item.strip().lower() for item in value.split(":") if item.strip()]
-
-
-def parse_key(selector: str, name: str, record: str) -> Key:
-    """Judge one TXT record found at `<selector>._domainkey.<domain>` (RFC 6376 3.6.1, RFC 8301, RFC 8463)."""
-    import dkim.util  # dkimpy: imported here, it pulls in its whole signing stack
-
-    key = Key(selector, name)
-    try:
-        tags = {
-            k.decode("ascii", "replace"): v.decode("ascii", "replace")
-            for k, v in dkim.util.parse_tag_value(record.encode("utf-8", "replace")).items()
-        }
-    except dkim.util.InvalidTagValueList as exc:
-        kind = "duplicate tag" if isinstance(exc, dkim.util.DuplicateTag) else "malformed tag"
-        key.cannot_read(f"syntax error ({kind} {_text(exc)!r}): verifiers cannot read this record")
-        return key
-    version = tags.get("v")
-    if version is not None and version != "DKIM1":
-        key.cannot_read(f"v={version}: verifiers discard a record whose v= is not DKIM1")
-        return key
-    if version is not None and next(iter(tags)) != "v":
-        key.problem(
-            Status.WARN, "v=DKIM1 must be the first tag (RFC 6376 3.6.1): strict verifiers discard it"
-        )
-    key.notes = tags.get("n", "")
-    key.flags = _split(tags.get("t", ""))
-    key.testing = "y" in key.flags
-    key.strict = "s" in key.flags
-    key.hashes = _split(tags["h"]) if "h" in tags else []
-    key.services = _split(tags["s"]) if "s" in tags else []
-    if key.testing:
-        key.problem(Status.WARN, "t=y (testing): receivers may treat mail signed with this key as unsigned")
-    if key.hashes and "sha256" not in key.hashes:
-        key.problem(Status.FAIL, f"h={tags['h']}: only SHA-1, which verifiers must not accept (RFC 8301)")
-    if key.services and not {"*", "email"} & set(key.services):
-        key.problem(Status.FAIL, f"s={tags['s']}: the key is not for email (needs s=email or s=*)")
-    if "p" not in tags:
-        key.cannot_read("no p= tag: this is not a DKIM key record")
-        return key
-    data = "".join(tags["p"].split())
-    key.key_type = tags.get("k", "rsa").lower()
-    if not data:
-        key.revoked = True  # how bad depends on whether the sender signs with it: see run()
-        return key
-    key.p_length = len(data)
-    try:
-        der = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        key.cannot_read(f"p= is not valid base64 ({len(data)} characters): the key cannot be read")
-        return key
-    key.p_sha256 = hashlib.sha256(der).hexdigest()
-    _judge_key(key, der)
-    return key
-
-
-def _judge_key(key: Key, der: bytes) -> None:
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    if key.key_type == "ed25519":
-        try:
-            ed25519.Ed25519PublicKey.from_public_bytes(der)
-        except ValueError:
-            key.cannot_read(f"k=ed25519 but p= holds {len(der)} bytes, not a 32-byte Ed25519 key")
-            return
-        key.bits = 256
-        return
-    if key.key_type != "rsa":
-        key.cannot_read(f"k={key.key_type}: unknown key type (verifiers know rsa and ed25519)")
-        return
-    try:
-        public = load_der_public_key(der)
-    except (ValueError, TypeError):
-        key.cannot_read("p= is not an RSA public key (SubjectPublicKeyInfo): the key cannot be read")
-        return
-    if not isinstance(public, rsa.RSAPublicKey):
-        key.cannot_read(f"k=rsa but p= holds a {type(public).__name__.removesuffix('PublicKey')} key")
-        return
-    key.bits = public.key_size
-    if key.bits < RSA_MIN_BITS:
-        key.problem(
-            Status.FAIL,
-            f"RSA key of {key.bits} bits: verifiers reject keys under {RSA_MIN_BITS} bits (RFC 8301), and "
-            "a key this small can be factored, letting anyone sign mail as this domain",
-        )
-    elif key.bits < RSA_GOOD_BITS:
-        key.problem(
-            Status.WARN, f"RSA key of {key.bits} bits: {RSA_GOOD_BITS} bits is what receivers recommend"
-        )
-    elif key.bits > RSA_MAX_VERIFIABLE_BITS:
-        key.problem(
-            Status.WARN,
-            f"RSA key of {key.bits} bits: verifiers need handle only {RSA_MAX_VERIFIABLE_BITS} (RFC 8301)",
-        )
-
-
-def _text(exc: BaseException) -> str:
-    arg = exc.args[0] if exc.args else exc
-    return arg.decode("ascii", "replace").strip() if isinstance(arg, bytes) else str(arg).strip()
-
-
-def _looks_like_key(record: str) -> bool:
-    """A TXT record a verifier would take as a key: a wildcard TXT (SPF at `*.example.com`) is not one."""
-    return _KEY_RECORD.search(record) is not None
 
 
 @dataclass
@@ -242,16 +60,37 @@ class Alignment:
             return f"d={domain} aligns with From: {domain} and anywhere under {self.organizational} (adkim=r)"
         return f"d={domain} aligns with From: {domain} and its subdomains (adkim=r)"
 
-    def to_dict(self, domain: str) -> dict[str, Any]:
-        return {
-            "d": domain,
-            "adkim": self.adkim,
-            "dmarc_record_at": self.record_at,
-            "organizational_domain": self.organizational,
-            "strict_aligns_with": [domain],
-            "relaxed_aligns_with": [self.organizational, f"*.{self.organizational}"],
-            "summary": self.describe(domain),
-        }
+    def to_dict(self, domain: str) -> AlignmentDetails:
+        return AlignmentDetails(
+            d=domain,
+            adkim=self.adkim,
+            dmarc_record_at=self.record_at,
+            organizational_domain=self.organizational,
+            strict_aligns_with=[domain],
+            relaxed_aligns_with=[self.organizational, f"*.{self.organizational}"],
+            summary=self.describe(domain),
+        )
+
+
+class AlignmentDetails(TypedDict):
+    d: str
+    adkim: str  # r or s
+    dmarc_record_at: str | None
+    organizational_domain: str
+    strict_aligns_with: list[str]
+    relaxed_aligns_with: list[str]
+    summary: str
+
+
+class DkimDetails(TypedDict):
+    domain: str
+    selectors_source: str  # "given", or the file of common selectors
+    selectors_tried: int
+    notes: NotRequired[list[str]]  # how --dkim-selector values were read
+    keys: list[KeyDetails]
+    missing: list[str]  # selectors without a key
+    unanswered: list[str]  # selectors whose query got no answer
+    alignment: AlignmentDetails
 
 
 async def alignment(ctx: Context, domain: str) -> Alignment:
@@ -276,7 +115,7 @@ async def alignment(ctx: Context, domain: str) -> Alignment:
             except dkim.util.InvalidTagValueList as exc:
                 evidence.append(answer.evidence())
                 return Alignment(
-                    "r", name, domain, evidence, error=f"syntax error at _dmarc.{name}: {_text(exc)}"
+                    "r", name, domain, evidence, error=f"syntax error at _dmarc.{name}: {error_text(exc)}"
                 )
             evidence.append(answer.evidence())
     if not found:
@@ -290,7 +129,7 @@ async def alignment(ctx: Context, domain: str) -> Alignment:
 async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
-        return CheckResult("dkim", Status.SKIP, "no sending domain given")
+        return CheckResult(CheckId.DKIM, Status.SKIP, "no sending domain given")
     read = [selector_of(s, domain) for s in ctx.options.dkim_selectors if s.strip(" .")]
     given = list(dict.fromkeys(selector for selector, _ in read))
     notes = list(dict.fromkeys(note for _, note in read if note))
@@ -319,40 +158,56 @@ async def run(ctx: Context) -> CheckResult:
                 evidence.append(answer.evidence())
     evidence += align.evidence
     _judge_revoked(keys, given=bool(given))
-    details: dict[str, Any] = {
-        "domain": domain,
-        "selectors_source": "given" if given else SELECTORS_FILE,
-        "selectors_tried": len(selectors),
-        **({"notes": notes} if notes else {}),
-        "keys": [k.to_dict() for k in keys],
-        "missing": missing,
-        "unanswered": unanswered,
-        "alignment": align.to_dict(domain),
-    }
-    if given:
-        extra = [(Status.FAIL, f"{s}: no key", _missing_fix(s, domain)) for s in missing]
-        extra += [(Status.ERROR, f"{s}: no answer", _UNANSWERED_FIX) for s in unanswered]
-    elif unanswered and not keys:
-        extra = [
-            (
-                Status.ERROR,
-                f"{len(unanswered)} of {len(selectors)} selector queries unanswered",
-                _UNANSWERED_FIX,
-            )
-        ]
-    elif not keys:
+    details = DkimDetails(
+        domain=domain,
+        selectors_source="given" if given else SELECTORS_FILE,
+        selectors_tried=len(selectors),
+        keys=[k.to_dict() for k in keys],
+        missing=missing,
+        unanswered=unanswered,
+        alignment=align.to_dict(domain),
+    )
+    if notes:
+        details["notes"] = notes
+    rcodes = {s: a.rcode for s, a in zip(selectors, answers, strict=True) if s in unanswered}
+    extra = _findings(given, keys, missing, rcodes, len(selectors), domain)
+    if extra is None:
         return CheckResult(
-            "dkim",
+            CheckId.DKIM,
             Status.WARN,
             f"no DKIM key found under the {len(selectors)} common selectors of {domain}",
             details,
             evidence,
             fix=_NO_SELECTOR_FIX,
         )
-    else:
-        extra = [] if any(k.usable for k in keys) else [(Status.WARN, "no usable key", _NO_SELECTOR_FIX)]
-        extra += [(Status.PASS, f"{len(unanswered)} selector queries unanswered", "")] if unanswered else []
     return _result(keys, extra, align, domain, details, evidence)
+
+
+def _findings(
+    given: list[str], keys: list[Key], missing: list[str], unanswered: dict[str, str], tried: int, domain: str
+) -> list[tuple[Status, str, str]] | None:
+    """What is said beside the keys: missing or unanswered selectors (given ones each; guessed ones only
+    when nothing was found); None when guessed selectors found nothing and every query was answered."""
+    if given:
+        extra = [(Status.FAIL, f"{s}: no key", _missing_fix(s, domain)) for s in missing]
+        return extra + [
+            (Status.ERROR, f"{s}: no answer ({r})", _UNANSWERED_FIX) for s, r in unanswered.items()
+        ]
+    if unanswered and not keys:
+        why = ", ".join(sorted(set(unanswered.values())))
+        return [
+            (
+                Status.ERROR,
+                f"{len(unanswered)} of {tried} selector queries unanswered ({why})",
+                _UNANSWERED_FIX,
+            )
+        ]
+    if not keys:
+        return None
+    extra = [] if any(k.usable for k in keys) else [(Status.WARN, "no usable key", _NO_SELECTOR_FIX)]
+    return extra + (
+        [(Status.PASS, f"{len(unanswered)} selector queries unanswered", "")] if unanswered else []
+    )
 
 
 def selector_of(text: str, domain: str) -> tuple[str, str]:
@@ -392,7 +247,7 @@ def _keys_of(selector: str, name: str, answer: Answer, *, strict: bool) -> list[
     """The key records at one selector; with a guessed selector, TXT records that are no key are ignored."""
     if answer.rcode != "NOERROR":
         return []
-    records = [t for t in answer.texts if strict or _looks_like_key(t)]
+    records = [t for t in answer.texts if strict or looks_like_key(t)]
     keys = [parse_key(selector, name, r) for r in records]
     if len(keys) > 1:
         for k in keys:
@@ -424,7 +279,7 @@ def _result(
     extra: list[tuple[Status, str, str]],
     align: Alignment,
     domain: str,
-    details: dict[str, Any],
+    details: DkimDetails,
     evidence: list[Evidence],
 ) -> CheckResult:
     """One verdict from the keys and the findings around them (missing, revoked or unanswered selectors)."""
@@ -440,4 +295,4 @@ def _result(
         fixes.append(
             f"generate a {RSA_GOOD_BITS}-bit RSA key under a new selector, publish it, then switch signing"
         )
-    return CheckResult("dkim", status, summary, details, evidence, fix="; ".join(dict.fromkeys(fixes)))
+    return CheckResult(CheckId.DKIM, status, summary, details, evidence, fix="; ".join(dict.fromkeys(fixes)))

@@ -1,7 +1,7 @@
 """`dnsbl`: is the sending IP on the IP blocklists that receivers consult? (zones: checks/dnsbl.toml)
 
-The rules (refusal codes, answers outside 127/8, canaries, broken zones) live in mxprobe/blocklists.py, shared
-with the `dbl` check, so an IP and a domain are judged the same way.
+The rules (refusal codes, answers outside 127/8, canaries, broken zones) live in the mxprobe.blocklists
+package, shared with the `dbl` check, so an IP and a domain are judged the same way.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from mxprobe import blocklists
 from mxprobe.checks import Context
 from mxprobe.model import CheckResult, Status
+from mxprobe.registry import CheckId
 
-CHECK_ID = "dnsbl"
+CHECK_ID = CheckId.DNSBL
+DnsblDetails = blocklists.ListDetails  # the shape of this check's details (published in the JSON Schema)
 
 
 async def run(ctx: Context) -> CheckResult:

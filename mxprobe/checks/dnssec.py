@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 import dns.dnssec
 import dns.exception
@@ -30,6 +30,7 @@ from mxprobe.checks import Context
 from mxprobe.checks.receiver import mx_hosts
 from mxprobe.dns import Answer
 from mxprobe.model import CheckResult, Evidence, Status, worst
+from mxprobe.registry import CheckId
 
 # Zone states, from the strongest evidence to none
 VALIDATED = "validated"  # the resolver set AD
@@ -67,16 +68,30 @@ class ZoneSecurity:
         """Would a validating sender trust records of this zone (so DANE applies)?"""
         return self.state in (VALIDATED, SIGNED)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "zone": self.zone,
-            "state": self.state,
-            "reason": self.reason,
-            "ad": self.ad,
-            "ds": self.ds,
-            "dnskeys": self.dnskeys,
-        }
+    def to_dict(self) -> ZoneDetails:
+        return ZoneDetails(
+            name=self.name,
+            zone=self.zone,
+            state=self.state,
+            reason=self.reason,
+            ad=self.ad,
+            ds=self.ds,
+            dnskeys=self.dnskeys,
+        )
+
+
+class ZoneDetails(TypedDict):
+    name: str
+    zone: str  # the apex of the zone holding the name
+    state: str  # validated, signed, signed-unverified, unsigned, bogus, unknown
+    reason: str
+    ad: bool
+    ds: list[str]
+    dnskeys: int
+
+
+class DnssecDetails(TypedDict):
+    zones: list[ZoneDetails]  # the sending domain's zone, then the first MX host's
 
 
 def _zone_of(name: str, soa: Answer) -> str:
@@ -181,16 +196,16 @@ def _check_chain(zone: str, ds: Answer, dnskey: Answer, soa: Answer) -> tuple[st
 async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
-        return CheckResult("dnssec", Status.SKIP, "no sending domain given")
+        return CheckResult(CheckId.DNSSEC, Status.SKIP, "no sending domain given")
     hosts, mx_evidence = await mx_hosts(ctx)
     names = list(dict.fromkeys([domain, *hosts[:1]]))
     zones = await asyncio.gather(*(zone_security(ctx, n) for n in names))
     evidence = [e for z in zones for e in z.evidence] + mx_evidence
-    details = {"zones": [z.to_dict() for z in zones]}
+    details = DnssecDetails(zones=[z.to_dict() for z in zones])
     status = worst([_STATUS[z.state] for z in zones])
     summary = "; ".join(_describe(z, role="sending domain" if z.name == domain else "MX") for z in zones)
     fix = " ".join(_FIX[z.state].format(zone=z.zone) for z in zones if _FIX.get(z.state))
-    return CheckResult("dnssec", status, summary, details, evidence, fix=fix)
+    return CheckResult(CheckId.DNSSEC, status, summary, details, evidence, fix=fix)
 
 
 def _describe(z: ZoneSecurity, role: str) -> str:

@@ -11,23 +11,39 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
 
 from mxprobe.checks import lookup_failed
 from mxprobe.checks.ptr import ptr_names
 from mxprobe.model import CheckResult, Evidence, Status
+from mxprobe.registry import CheckId
 
 if TYPE_CHECKING:
     from mxprobe.checks import Context
     from mxprobe.dns import Answer, Dns
 
 
+Outcome = Literal["confirmed", "mismatch", "no-address", "error"]
+
+
+class NameDetails(TypedDict):
+    name: str
+    result: Outcome
+    addresses: list[str]
+
+
+class FcrdnsDetails(TypedDict):
+    ip: str
+    names: NotRequired[list[NameDetails]]
+    error: NotRequired[str]
+
+
 @dataclass
 class Forward:
-    """Where a name points, judged against one IP. `outcome`: confirmed | mismatch | no-address | error."""
+    """Where a name points, judged against one IP."""
 
     name: str
-    outcome: str
+    outcome: Outcome
     addresses: list[str] = field(default_factory=list)  # every A and AAAA the name has
     answers: list[Answer] = field(default_factory=list)
     error: str = ""
@@ -67,33 +83,42 @@ async def forward(client: Dns, name: str, ip: str) -> Forward:
 async def run(ctx: Context) -> CheckResult:
     ip = ctx.target.ip
     if ip is None:
-        return CheckResult("fcrdns", Status.SKIP, "no sending IP to confirm (give --ip)")
+        return CheckResult(CheckId.FCRDNS, Status.SKIP, "no sending IP to confirm (give --ip)")
     ptr = await ctx.dns.ptr(ip)
     if ptr.failed:
         return lookup_failed(
-            "fcrdns",
+            CheckId.FCRDNS,
             ptr,
             ip,
             "nothing to forward-confirm",
-            {"ip": ip},
+            FcrdnsDetails(ip=ip),
             "Retry, or check the resolver (--nameserver).",
         )
     names = ptr_names(ptr)
     if not names:
         return CheckResult(
-            "fcrdns", Status.SKIP, f"{ip} has no PTR name to confirm (see ptr)", {"ip": ip}, [ptr.evidence()]
+            CheckId.FCRDNS,
+            Status.SKIP,
+            f"{ip} has no PTR name to confirm (see ptr)",
+            FcrdnsDetails(ip=ip),
+            [ptr.evidence()],
         )
     results = await asyncio.gather(*(forward(ctx.dns, name, ip) for name in names))
     evidence = [ptr.evidence()] + [e for r in results for e in r.evidence()]
-    details: dict[str, object] = {
-        "ip": ip,
-        "names": [{"name": r.name, "result": r.outcome, "addresses": r.addresses} for r in results],
-    }
+    names_found = [NameDetails(name=r.name, result=r.outcome, addresses=r.addresses) for r in results]
+    details = FcrdnsDetails(ip=ip, names=names_found)
     bad = [r for r in results if r.outcome != "confirmed"]
     if not bad:
         return CheckResult(
-            "fcrdns", Status.PASS, "; ".join(r.describe(ip) for r in results), details, evidence
+            CheckId.FCRDNS, Status.PASS, "; ".join(r.describe(ip) for r in results), details, evidence
         )
+    return _judge(ip, results, bad, details, evidence)
+
+
+def _judge(
+    ip: str, results: list[Forward], bad: list[Forward], details: FcrdnsDetails, evidence: list[Evidence]
+) -> CheckResult:
+    """The verdict when some PTR names do not point back: warn (others do), error (lookups failed), fail."""
     record = "A" if ":" not in ip else "AAAA"
     fix = " ".join(
         f"Add `{r.name}. {record} {ip}` in the zone of {r.name}, or have the PTR of {ip} changed to a name "
@@ -104,7 +129,7 @@ async def run(ctx: Context) -> CheckResult:
     summary = "; ".join(r.describe(ip) for r in bad)
     if len(bad) < len(results):
         return CheckResult(
-            "fcrdns",
+            CheckId.FCRDNS,
             Status.WARN,
             f"{summary} (the other PTR names confirm: a receiver that picks this one refuses)",
             details,
@@ -113,7 +138,7 @@ async def run(ctx: Context) -> CheckResult:
         )
     if not fix:  # every unconfirmed name is a failed lookup: nothing conclusive
         return CheckResult(
-            "fcrdns",
+            CheckId.FCRDNS,
             Status.ERROR,
             f"could not forward-confirm {ip}: {summary}",
             details,
@@ -121,7 +146,7 @@ async def run(ctx: Context) -> CheckResult:
             "Retry, or check the resolver (--nameserver) and the nameservers of the PTR names.",
         )
     return CheckResult(
-        "fcrdns",
+        CheckId.FCRDNS,
         Status.FAIL,
         f"{ip} is not forward-confirmed: {summary}. Gmail refuses with 550 5.7.25, Postfix with "
         "reject_unknown_client_hostname",

@@ -12,27 +12,37 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from mxprobe.checks.fcrdns import forward
 from mxprobe.checks.ptr import fqdn_problem, ptr_names, suggested_name
-from mxprobe.model import CheckResult, Status
+from mxprobe.model import CheckResult, Evidence, Status
+from mxprobe.registry import CheckId
 
 if TYPE_CHECKING:
     from mxprobe.checks import Context
+    from mxprobe.checks.fcrdns import Forward
 
 
-def _literal(ctx: Context, helo: str, ip: str, details: dict[str, object]) -> CheckResult:
+class HeloDetails(TypedDict):
+    ip: str
+    helo: NotRequired[str]
+    source: NotRequired[str]  # where the name came from, when it is not the user's --helo
+    addresses: NotRequired[list[str]]  # the A/AAAA records of the name
+    ptr_names: NotRequired[list[str]]  # the PTR names of the IP, when the HELO name is not one of them
+
+
+def _literal(ctx: Context, helo: str, ip: str, details: HeloDetails) -> CheckResult:
     literal = helo[1:-1].removeprefix("IPv6:")
     if ipaddress.ip_address(literal) == ipaddress.ip_address(ip):
         return CheckResult(
-            "helo",
+            CheckId.HELO,
             Status.PASS,
             f"HELO {helo} is the address literal of the sending IP (valid; filters score an FQDN better)",
             details,
         )
     return CheckResult(
-        "helo",
+        CheckId.HELO,
         Status.FAIL,
         f"HELO {helo} names {literal}, but the mail comes from {ip}: receivers that compare them refuse it",
         details,
@@ -44,7 +54,9 @@ def _literal(ctx: Context, helo: str, ip: str, details: dict[str, object]) -> Ch
 async def run(ctx: Context) -> CheckResult:
     helo, ip = await ctx.helo(), ctx.target.ip
     if ip is None:
-        return CheckResult("helo", Status.SKIP, "no sending IP to compare the HELO name with (give --ip)")
+        return CheckResult(
+            CheckId.HELO, Status.SKIP, "no sending IP to compare the HELO name with (give --ip)"
+        )
     if helo is None:
         ptr = await ctx.dns.ptr(ip)
         why = f"the PTR lookup of {ip} failed ({ptr.rcode})" if ptr.failed else f"{ip} has no PTR name"
@@ -52,21 +64,21 @@ async def run(ctx: Context) -> CheckResult:
             f"; the handshake announces the address literal [{ip}]" if ctx.target.to or ctx.target.mx else ""
         )
         return CheckResult(
-            "helo",
+            CheckId.HELO,
             Status.SKIP,
             f"no HELO name known: give --helo (it defaults to the PTR name, and {why}){literal}",
-            {"ip": ip},
+            HeloDetails(ip=ip),
             [ptr.evidence()],
         )
-    details: dict[str, object] = {"helo": helo, "ip": ip}
-    if ctx.facts.get("helo_source") == "ptr":
+    details = HeloDetails(helo=helo, ip=ip)
+    if ctx.helo_from_ptr:
         details["source"] = f"the PTR name of {ip} (give --helo to test the name your MTA sends)"
     if helo.startswith("["):
         return _literal(ctx, helo, ip, details)
     problem = fqdn_problem(helo)
     if problem:
         return CheckResult(
-            "helo",
+            CheckId.HELO,
             Status.FAIL,
             f"HELO {problem}: Gmail refuses with 501 5.5.4, Postfix with reject_non_fqdn_helo_hostname "
             "(504 5.5.2 need fully-qualified hostname), NetEase with 550 MI:NHD",
@@ -78,16 +90,25 @@ async def run(ctx: Context) -> CheckResult:
     evidence = fwd.evidence()
     details["addresses"] = fwd.addresses
     names = ptr_names(ptr)
-    note = ""
     if names and helo not in names:
-        note = f"; it differs from the PTR name {names[0]} (allowed by RFC 5321, some filters score it)"
         details["ptr_names"] = names
         evidence.append(ptr.evidence())
+    return _judge(helo, ip, fwd, details, evidence)
+
+
+def _judge(helo: str, ip: str, fwd: Forward, details: HeloDetails, evidence: list[Evidence]) -> CheckResult:
+    """The verdict on a fully qualified HELO name by where it points."""
+    names = details.get("ptr_names", [])
+    note = (
+        f"; it differs from the PTR name {names[0]} (allowed by RFC 5321, some filters score it)"
+        if names
+        else ""
+    )
     if fwd.outcome == "confirmed":
-        return CheckResult("helo", Status.PASS, f"HELO {helo} → {ip}{note}", details, evidence)
+        return CheckResult(CheckId.HELO, Status.PASS, f"HELO {helo} → {ip}{note}", details, evidence)
     if fwd.outcome == "error":
         return CheckResult(
-            "helo",
+            CheckId.HELO,
             Status.ERROR,
             f"the address lookup of HELO {helo} failed ({fwd.error})",
             details,
@@ -95,10 +116,10 @@ async def run(ctx: Context) -> CheckResult:
             "Retry, or check the resolver (--nameserver) and the nameservers of the HELO name's zone.",
         )
     record = "A" if ":" not in ip else "AAAA"
-    better = f" or send the PTR name {names[0]} as HELO" if names and helo not in names else ""
+    better = f" or send the PTR name {names[0]} as HELO" if names else ""
     if fwd.outcome == "no-address":
         return CheckResult(
-            "helo",
+            CheckId.HELO,
             Status.FAIL,
             f"{fwd.describe(ip)}: Postfix reject_unknown_helo_hostname refuses it "
             "(450 4.7.1 Helo command rejected: Host not found)",
@@ -107,7 +128,7 @@ async def run(ctx: Context) -> CheckResult:
             f"Add `{helo}. {record} {ip}`{better}.",
         )
     return CheckResult(
-        "helo",
+        CheckId.HELO,
         Status.WARN,
         f"{fwd.describe(ip)}: RFC 5321 forbids refusing mail for this, but spam filters score a HELO that "
         f"does not point back to the client{note}",

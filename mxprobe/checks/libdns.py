@@ -32,6 +32,7 @@ async def answers_of(client: Dns, asked: Iterable[tuple[str, str]]) -> list[Answ
     return list(await asyncio.gather(*(client.query(name, rdtype) for name, rdtype in unique)))
 
 
+_MX = "mx"  # not a check id: the SPF mechanism (RFC 7208 §5.4)
 PREFETCH_BUDGET = 40  # at most this many SPF records walked ahead of a library (RFC 7208 allows 10 lookups)
 
 
@@ -83,7 +84,9 @@ async def prefetch_spf(client: Dns, domain: str) -> None:
                 jobs.append(walk(term[8:], depth + 1))
             elif (low == "a" or low.startswith(("a:", "a/"))) and (target := _term_target(term, name)):
                 jobs.append(addresses(target))
-            elif (low == "mx" or low.startswith(("mx:", "mx/"))) and (target := _term_target(term, name)):
+            elif (low == _MX or low.startswith((f"{_MX}:", f"{_MX}/"))) and (
+                target := _term_target(term, name)
+            ):
                 jobs.append(exchanges(target))
             elif low.startswith("exists:") and (target := _term_target(term, name)):
                 jobs.append(client.query(target, "A"))

@@ -30,6 +30,7 @@ from mxprobe.checks.receiver import (
     Finding,
     HandshakeTls,
     PolicyRecord,
+    ReceiverDetails,
     combine,
     domains,
     handshake_tls,
@@ -38,11 +39,14 @@ from mxprobe.checks.receiver import (
     policy_record,
 )
 from mxprobe.model import CheckResult, Evidence, Status
+from mxprobe.registry import CheckId
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 FETCH_TIMEOUT = 10.0  # seconds for the whole policy fetch, capped by the run's deadline
 POLICY_MAX_BYTES = 64 * 1024  # RFC 8461 3.3: senders may refuse larger policies
 DEFAULT_HTTPS_PORT = 443
+MtaStsDetails = ReceiverDetails  # the details of mta-sts, per domain
+_MX_KEY = "mx"  # not a check id: the policy's key of MX patterns (RFC 8461 §3.2)
 RECORD = PolicyRecord(
     label="MTA-STS",
     prefix="_mta-sts",
@@ -56,9 +60,9 @@ RECORD = PolicyRecord(
 async def run(ctx: Context) -> CheckResult:
     pairs = domains(ctx)
     if not pairs:
-        return CheckResult("mta-sts", Status.SKIP, "no sending or recipient domain given")
+        return CheckResult(CheckId.MTA_STS, Status.SKIP, "no sending or recipient domain given")
     findings = await asyncio.gather(*(_check_domain(ctx, d, role) for d, role in pairs))
-    return combine("mta-sts", list(findings))
+    return combine(CheckId.MTA_STS, list(findings))
 
 
 async def _check_domain(ctx: Context, domain: str, role: str) -> Finding:
@@ -80,12 +84,12 @@ async def _check_domain(ctx: Context, domain: str, role: str) -> Finding:
     if policy is None:
         return found
     found.details["policy"] = policy
-    mode, patterns = str(policy.get("mode", "")), [str(p) for p in policy.get("mx", [])]
+    mode, patterns = str(policy.get("mode", "")), [str(p) for p in policy.get(_MX_KEY, [])]
     found.text += f"; mode={mode}, mx {', '.join(patterns) or '(none)'}, max_age={policy.get('max_age')}"
     if mode == "none":
         return found
     await _judge_mx_records(ctx, domain, mode, patterns, found)
-    if "recipient" in role and ctx.facts.get("smtp_task") is not None:
+    if "recipient" in role and ctx.handshake is not None:
         _judge_handshake(await handshake_tls(ctx), mode, patterns, found)
     return found
 

@@ -15,13 +15,15 @@ import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
+import dns.rdatatype
 import dns.reversename
 
 from mxprobe.checks import lookup_failed
 from mxprobe.data import data_file
 from mxprobe.model import CheckResult, Status
+from mxprobe.registry import CheckId
 
 if TYPE_CHECKING:
     from mxprobe.checks import Context
@@ -146,7 +148,7 @@ def suggested_name(ctx: Context) -> str:
     if (
         helo
         and ip
-        and ctx.facts.get("helo_source") != "ptr"
+        and not ctx.helo_from_ptr
         and not helo.startswith("[")
         and fqdn_problem(helo) is None
         and not generic_reasons(helo, ip)
@@ -155,17 +157,48 @@ def suggested_name(ctx: Context) -> str:
     return f"mail.{ctx.target.domain}" if ctx.target.domain else "mail.<your-domain>"
 
 
+class PtrDetails(TypedDict):
+    ip: str
+    reverse_name: str
+    names: NotRequired[list[str]]  # the first MAX_NAMES, lower case, without the final dot
+    count: NotRequired[int]  # how many PTR records the answer held (all of them, not only those shown)
+    not_fqdn: NotRequired[dict[str, str]]  # name -> why it is not a fully qualified host name
+    generic: NotRequired[dict[str, list[str]]]  # name -> why it looks generic
+    error: NotRequired[str]  # the lookup failed: why
+    reverse_zone: NotRequired[ReverseZone]  # the SOA that came with a negative answer: who runs the zone
+
+
+class ReverseZone(TypedDict):
+    """The reverse zone's SOA from the authority section (RFC 2308): the zone, its primary nameserver and
+    the contact (RNAME as an address), which name the IP's operator for the plan."""
+
+    zone: str
+    primary: str
+    contact: str
+
+
+def reverse_zone(answer: Answer) -> ReverseZone | None:
+    response = answer.response
+    for rrset in response.authority if response is not None else []:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            soa = rrset[0]
+            local, _, domain = soa.rname.to_text(omit_final_dot=True).replace("\\.", "\0").partition(".")
+            contact = f"{local.replace(chr(0), '.')}@{domain}" if domain else local
+            zone = rrset.name.to_text(omit_final_dot=True)
+            return ReverseZone(zone=zone, primary=soa.mname.to_text(omit_final_dot=True), contact=contact)
+    return None
+
+
 async def run(ctx: Context) -> CheckResult:
     ip = ctx.target.ip
     if ip is None:
-        return CheckResult("ptr", Status.SKIP, "no sending IP to look up (give --ip)")
+        return CheckResult(CheckId.PTR, Status.SKIP, "no sending IP to look up (give --ip)")
     answer = await ctx.dns.ptr(ip)
     reverse = dns.reversename.from_address(ip).to_text(omit_final_dot=True)
-    evidence = [answer.evidence()]
-    details: dict[str, object] = {"ip": ip, "reverse_name": reverse}
+    details = PtrDetails(ip=ip, reverse_name=reverse)
     if answer.failed:
         return lookup_failed(
-            "ptr",
+            CheckId.PTR,
             answer,
             ip,
             "cannot tell whether it has a reverse name",
@@ -174,25 +207,46 @@ async def run(ctx: Context) -> CheckResult:
             f"{reverse.split('.', 1)[1]} (run by the owner of the IP block).",
         )
     names = ptr_names(answer)
-    details["names"] = names
+    details["names"], details["count"] = names, len(answer.records) if answer.ok else 0
+    if not names and (zone := reverse_zone(answer)) is not None:
+        details["reverse_zone"] = zone
     suggest = suggested_name(ctx)
-    if not names:
+    if not names:  # the answer was NXDOMAIN or NODATA: every other outcome failed above
         return CheckResult(
-            "ptr",
+            CheckId.PTR,
             Status.FAIL,
             f"{ip} has no PTR record ({answer.rcode}): {NO_PTR_REFUSALS}",
             details,
-            evidence,
+            [answer.evidence()],
             fix=f"Ask the owner of {ip} (your ISP or hosting provider: they run the reverse zone; their "
             f"panel calls it 'reverse DNS' or 'rDNS') to publish `{reverse}. PTR {suggest}.`, and give "
             f"{suggest} an {'A' if ':' not in ip else 'AAAA'} record {ip} so that it is forward-confirmed.",
         )
+    problems, fixes = _judge(ip, names, details, suggest)
+    if problems:
+        return CheckResult(
+            CheckId.PTR,
+            Status.WARN,
+            f"{ip}: " + "; ".join(problems),
+            details,
+            [answer.evidence()],
+            " ".join(fixes),
+        )
+    return CheckResult(CheckId.PTR, Status.PASS, f"{ip} → {names[0]}", details, [answer.evidence()])
+
+
+def _judge(ip: str, names: list[str], details: PtrDetails, suggest: str) -> tuple[list[str], list[str]]:
+    """The problems of a PTR set (several names, not fully qualified, generic) and their fixes."""
     problems: list[str] = []
     fixes: list[str] = []
-    if len(names) > 1:
-        problems.append(f"{len(names)} PTR records ({', '.join(names)}): receivers pick one at random")
+    count = details.get("count", len(names))
+    if count > 1:
+        shown = ", ".join(names) + (f" and {count - len(names)} more" if count > len(names) else "")
+        problems.append(f"{count} PTR records ({shown}): receivers pick one at random")
+        more = f" and the {count - len(names)} more" if count > len(names) else ""
         fixes.append(
-            f"Keep exactly one PTR record for {ip}: ask the IP's owner to delete {', '.join(names[1:])}."
+            f"Keep exactly one PTR record for {ip}: "
+            f"ask the IP's owner to delete {', '.join(names[1:])}{more}."
         )
     not_fqdn = {name: reason for name in names if (reason := fqdn_problem(name))}
     if not_fqdn:
@@ -210,8 +264,4 @@ async def run(ctx: Context) -> CheckResult:
             f"e.g. {suggest} (with an A/AAAA record back to {ip}); generic names are scored as dynamic space "
             "(Spamhaus PBL, Abusix 127.0.0.11, SpamRATS Dyna) and refused by Microsoft and Yahoo."
         )
-    if problems:
-        return CheckResult(
-            "ptr", Status.WARN, f"{ip}: " + "; ".join(problems), details, evidence, " ".join(fixes)
-        )
-    return CheckResult("ptr", Status.PASS, f"{ip} → {names[0]}", details, evidence)
+    return problems, fixes

@@ -13,7 +13,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from mxprobe.checks import Context
 from mxprobe.dns import Answer
@@ -21,6 +21,7 @@ from mxprobe.model import CheckResult, Evidence, Status, worst
 from mxprobe.target import domain_of
 
 if TYPE_CHECKING:
+    from mxprobe.registry import CheckId
     from mxprobe.smtp.tls import TlsInfo
 
 T = TypeVar("T")
@@ -85,17 +86,17 @@ class HandshakeTls:
 
 async def handshake_tls(ctx: Context) -> HandshakeTls | None:
     """The TLS facts of the run's handshake, once it ends; None when no handshake ran or it reached no MX."""
-    task = ctx.facts.get("smtp_task")
-    if not isinstance(task, asyncio.Future):
+    task = ctx.handshake
+    if task is None:
         return None
     try:
         result = await asyncio.shield(task)  # shielded: this check's deadline must not cancel the handshake
     except Exception:  # the handshake reports its own failure; here it only means "nothing to judge"
         return None
-    info: TlsInfo | None = getattr(result, "tls", None)  # mxprobe.smtp.SmtpResult
+    info = result.tls
     if info is None:
         return None
-    host = info.hostname or getattr(result, "host", None) or ""
+    host = info.hostname or result.host or ""
     return HandshakeTls("" if _is_ip(host) else host.lower().rstrip("."), info)
 
 
@@ -120,7 +121,7 @@ class Finding:
     text: str
     fixes: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Findings = field(default_factory=lambda: Findings())
 
     def add(self, status: Status, text: str, fix: str = "") -> None:
         self.status = worst([self.status, status])
@@ -129,15 +130,43 @@ class Finding:
             self.fixes.append(fix)
 
 
-def combine(check_id: str, findings: list[Finding]) -> CheckResult:
+class HandshakeDetails(TypedDict):
+    host: str
+    problems: list[str]
+
+
+class Findings(TypedDict, total=False):
+    """What was found for one domain, by the check that found it."""
+
+    published: bool  # the policy record exists
+    record: str
+    id: str  # MTA-STS: the record's id
+    policy: dict[str, Any] | None  # MTA-STS: the fetched policy (None: not fetched, give --fetch)
+    policy_warnings: list[str]
+    handshake: HandshakeDetails  # MTA-STS: the handshake's certificate judged against the policy
+    rua: list[str]  # TLS-RPT: where reports go
+    warnings: list[str]
+
+
+class DomainDetails(Findings):
+    domain: str
+    role: str  # sending domain, recipient domain, ...
+    status: Status
+
+
+class ReceiverDetails(TypedDict):
+    """The details of mta-sts and tls-rpt: one entry per domain judged."""
+
+    domains: list[DomainDetails]
+
+
+def combine(check_id: CheckId, findings: list[Finding]) -> CheckResult:
     """One result from the per-domain findings (tls-rpt uses it too)."""
     status = worst([f.status for f in findings])
     summary = "; ".join(f"{f.domain} ({f.role}): {f.text}" for f in findings)
-    details = {
-        "domains": [
-            {"domain": f.domain, "role": f.role, "status": f.status.value, **f.details} for f in findings
-        ]
-    }
+    details = ReceiverDetails(
+        domains=[DomainDetails(domain=f.domain, role=f.role, status=f.status, **f.details) for f in findings]
+    )
     evidence = [e for f in findings for e in f.evidence]
     fix = " ".join(dict.fromkeys(x for f in findings for x in f.fixes))
     return CheckResult(check_id, status, summary, details, evidence, fix=fix)
@@ -177,7 +206,7 @@ async def policy_record(
         found.status, found.text = Status.SKIP, kind.absent
         found.details["published"] = False
         return found, None
-    found.details.update(published=True, record=records[0])
+    found.details["published"], found.details["record"] = True, records[0]
     if len(records) > 1:
         found.status, found.text = Status.WARN, f"{len(records)} {kind.label} records: {kind.ambiguous}"
         found.fixes.append(f"Keep one {kind.version} record at {name} ({kind.rfc}).")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import dns.exception
 import dns.resolver
@@ -24,6 +24,7 @@ import spf as pyspf
 
 from mxprobe.checks.libdns import answers_of, prefetch_spf, unique_evidence
 from mxprobe.model import CheckResult, Status, worst
+from mxprobe.registry import CheckId
 from mxprobe.target import domain_of
 
 if TYPE_CHECKING:
@@ -45,10 +46,9 @@ def _lookup(name: str, qtype: str, tcpfallback: bool = True, timeout: float = 30
         return []
     except dns.exception.Timeout:
         raise pyspf.TempError(f"DNS {qtype} lookup of {name}: no answer in time") from None
-    except dns.resolver.NoNameservers:
-        raise pyspf.TempError(
-            f"DNS {qtype} lookup of {name}: the nameserver failed (SERVFAIL/REFUSED)"
-        ) from None
+    except dns.resolver.NoNameservers as exc:
+        why = "; ".join(str(e[3]) for e in exc.kwargs.get("errors") or () if e[3]) or "the nameserver failed"
+        raise pyspf.TempError(f"DNS {qtype} lookup of {name}: {why}") from None
     except dns.exception.DNSException as exc:
         raise pyspf.TempError(f"DNS {qtype} lookup of {name}: {type(exc).__name__}") from None
     except (
@@ -82,9 +82,29 @@ MAILFROM_STATUS = {
 HELO_STATUS = MAILFROM_STATUS | {"none": Status.PASS}
 
 
+Identity = Literal["mailfrom", "helo"]  # not a check id: the SPF identities (RFC 7208 §2.3, §2.4)
+HELO_IDENTITY: Identity = "helo"  # not a check id: the SPF HELO identity
+
+
+class EvaluationDetails(TypedDict):
+    identity: str  # the address evaluated
+    domain: str
+    result: str  # pyspf's result: pass, fail, softfail, neutral, none, permerror, temperror
+    explanation: str
+    mechanism: str | None
+    lookups: int
+    void_lookups: int
+
+
+class SpfDetails(TypedDict):
+    ip: str
+    mailfrom: NotRequired[EvaluationDetails]
+    helo: NotRequired[EvaluationDetails | str]  # a string when the HELO is an address literal: why not
+
+
 @dataclass
 class Evaluation:
-    identity: str  # "mailfrom" | "helo"
+    identity: Identity
     sender: str  # the address evaluated (postmaster@HELO for the HELO identity)
     result: str
     explanation: str
@@ -102,16 +122,16 @@ class Evaluation:
         why = self.mechanism if self.result == "pass" else self.explanation
         return f"{label} {self.domain}: {self.result}" + (f" ({why})" if why else "")
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "identity": self.sender,
-            "domain": self.domain,
-            "result": self.result,
-            "explanation": self.explanation,
-            "mechanism": self.mechanism,
-            "lookups": self.lookups,
-            "void_lookups": self.void_lookups,
-        }
+    def to_dict(self) -> EvaluationDetails:
+        return EvaluationDetails(
+            identity=self.sender,
+            domain=self.domain,
+            result=self.result,
+            explanation=self.explanation,
+            mechanism=self.mechanism,
+            lookups=self.lookups,
+            void_lookups=self.void_lookups,
+        )
 
 
 def _evaluate(resolver: BridgeResolver, ip: str, sender: str, helo: str, querytime: float) -> tuple[Any, ...]:
@@ -125,7 +145,7 @@ def _evaluate(resolver: BridgeResolver, ip: str, sender: str, helo: str, queryti
     return result, explanation, query.mechanism, query.lookups, query.void_lookups
 
 
-async def evaluate(ctx: Context, ip: str, identity: str, sender: str, helo: str) -> Evaluation:
+async def evaluate(ctx: Context, ip: str, identity: Identity, sender: str, helo: str) -> Evaluation:
     resolver = ctx.dns.sync_resolver()
     await prefetch_spf(ctx.dns, domain_of(sender))
     querytime = max(ctx.dns.deadline.remaining(), 0.1)
@@ -140,13 +160,30 @@ def spf_record(answer: Answer) -> str | None:
     return next((t for t in answer.texts if t.lower() == "v=spf1" or t.lower().startswith("v=spf1 ")), None)
 
 
-def _fix(ev: Evaluation, ip: str, record: str | None) -> str:
+def garbled_spf(answer: Answer) -> str | None:
+    """Why a TXT record meant as SPF is not one receivers read (RFC 7208 §4.5: it must start `v=spf1` and a
+    space): non-ASCII characters at its start (a no-break space, typographic quotes, bytes that are not
+    UTF-8). None when no record looks like that."""
+    for text in answer.texts:
+        if text.isascii():
+            continue
+        folded = "".join(c if c.isascii() and c.isprintable() else " " for c in text).strip().lower()
+        if folded.startswith("v=spf1"):
+            at, char = next((i, c) for i, c in enumerate(text) if not c.isascii())
+            return f"the TXT record {text!r} holds the non-ASCII character U+{ord(char):04X} at {at + 1}"
+    return None
+
+
+def _fix(ev: Evaluation, ip: str, txt: Answer) -> str:
+    record, garbled = spf_record(txt), garbled_spf(txt)
     term = f"ip6:{ip}" if ":" in ip else f"ip4:{ip}"
     if ev.result in ("fail", "softfail", "neutral"):
         head, _, tail = (record or "v=spf1 -all").partition(" ")
         return (
             f'Authorize the IP in the SPF record of {ev.domain}: `{ev.domain}. TXT "{head} {term} {tail}"`.'
         )
+    if ev.result == "none" and garbled is not None:
+        return f"Retype the SPF record of {ev.domain} in plain ASCII: {garbled}, so receivers ignore it."
     if ev.result == "none":
         return f'Publish an SPF record for {ev.domain}, e.g. `{ev.domain}. TXT "v=spf1 {term} -all"`.'
     if ev.result == "permerror":
@@ -161,17 +198,17 @@ def _fix(ev: Evaluation, ip: str, record: str | None) -> str:
 async def run(ctx: Context) -> CheckResult:
     ip, mail_from = ctx.target.ip, ctx.target.mail_from
     if ip is None:
-        return CheckResult("spf", Status.SKIP, "no sending IP to evaluate SPF for (give --ip)")
+        return CheckResult(CheckId.SPF, Status.SKIP, "no sending IP to evaluate SPF for (give --ip)")
     # The MAIL FROM domain's SPF tree is known now; the HELO name may still wait for the IP's PTR.
     warm = asyncio.ensure_future(prefetch_spf(ctx.dns, domain_of(mail_from))) if mail_from else None
     helo = await ctx.helo()
-    identities: list[tuple[str, str]] = []
+    identities: list[tuple[Identity, str]] = []
     if mail_from:
         identities.append(("mailfrom", mail_from))
     if helo and not helo.startswith("["):  # RFC 7208 §2.3: an address literal has no HELO identity
-        identities.append(("helo", f"postmaster@{helo}"))
+        identities.append((HELO_IDENTITY, f"postmaster@{helo}"))
     if not identities:
-        return CheckResult("spf", Status.SKIP, "no MAIL FROM domain or HELO name to evaluate SPF for")
+        return CheckResult(CheckId.SPF, Status.SKIP, "no MAIL FROM domain or HELO name to evaluate SPF for")
     # Each identity's record first: evidence, the record the fix edits, and a running loop for the bridge.
     records = await asyncio.gather(*(ctx.dns.query(domain_of(s), "TXT") for _, s in identities))
     if warm is not None:
@@ -185,11 +222,14 @@ async def run(ctx: Context) -> CheckResult:
     evidence = unique_evidence(a for e in evaluations for a in e.answers)
     summary = "; ".join(e.describe() for e in evaluations)
     fixes = [
-        _fix(e, ip, spf_record(r))
-        for e, r, s in zip(evaluations, records, statuses, strict=True)
-        if s is not Status.PASS
+        _fix(e, ip, r) for e, r, s in zip(evaluations, records, statuses, strict=True) if s is not Status.PASS
     ]
-    details: dict[str, object] = {"ip": ip} | {e.identity: e.to_dict() for e in evaluations}
+    details = SpfDetails(ip=ip)
+    for e in evaluations:
+        if e.identity == "mailfrom":
+            details["mailfrom"] = e.to_dict()
+        else:
+            details["helo"] = e.to_dict()  # not a check id: the SPF HELO identity
     if helo and helo.startswith("["):
-        details["helo"] = "an address literal has no SPF identity (RFC 7208 §2.3)"
-    return CheckResult("spf", status, summary, details, evidence, " ".join(f for f in fixes if f))
+        details["helo"] = "an address literal has no SPF identity (RFC 7208 §2.3)"  # not a check id
+    return CheckResult(CheckId.SPF, status, summary, details, evidence, " ".join(f for f in fixes if f))

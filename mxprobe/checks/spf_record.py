@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from mxprobe.checks import lookup_failed
 from mxprobe.checks.libdns import call_checkdmarc, prefetch_spf, unique_evidence
-from mxprobe.checks.spf import spf_record
-from mxprobe.model import CheckResult, Status
+from mxprobe.checks.spf import garbled_spf, spf_record
+from mxprobe.model import CheckResult, Evidence, Status
+from mxprobe.registry import CheckId
 
 if TYPE_CHECKING:
     from mxprobe.checks import Context
@@ -55,43 +56,85 @@ def _failed_lookup(answers: list[Answer]) -> Answer | None:
     return next((a for a in answers if a.failed and a.rdtype != "SPF"), None)
 
 
+class SpfRecordDetails(TypedDict):
+    domain: str
+    record: str | None
+    dns_lookups: NotRequired[int | None]
+    void_dns_lookups: NotRequired[int | None]
+    all: NotRequired[str | None]  # the `all` qualifier's result: "fail", "softfail", "neutral", "pass"
+    warnings: NotRequired[list[str]]
+    invalid: NotRequired[str]  # a TXT record meant as SPF that receivers cannot read as one: why
+    error: NotRequired[str | None]
+
+
 async def run(ctx: Context) -> CheckResult:
     domain = ctx.target.domain
     if domain is None:
-        return CheckResult("spf-record", Status.SKIP, "no sending domain (give DOMAIN)")
+        return CheckResult(CheckId.SPF_RECORD, Status.SKIP, "no sending domain (give DOMAIN)")
     prefetched = asyncio.ensure_future(prefetch_spf(ctx.dns, domain))  # the whole tree, while we read the top
     txt = await ctx.dns.query(domain, "TXT")
     if txt.failed:
-        return lookup_failed("spf-record", txt, domain, "cannot read its SPF record", {"domain": domain})
+        prefetched.cancel()
+        return lookup_failed(
+            CheckId.SPF_RECORD,
+            txt,
+            domain,
+            "cannot read its SPF record",
+            SpfRecordDetails(domain=domain, record=None),
+        )
     record = spf_record(txt)
     if record is None:
-        ip = ctx.target.ip
-        term = (f"ip6:{ip}" if ":" in ip else f"ip4:{ip}") if ip else "mx"
-        return CheckResult(
-            "spf-record",
-            Status.WARN,
-            f"{domain} has no SPF record"
-            + (" (the domain does not exist)" if txt.rcode == "NXDOMAIN" else "")
-            + ": receivers get SPF none, and Gmail, Yahoo and Microsoft require SPF for bulk senders",
-            {"domain": domain, "record": None},
-            [txt.evidence()],
-            f'Publish `{domain}. TXT "v=spf1 {term} -all"` listing every host that sends as {domain}.',
-        )
+        prefetched.cancel()
+        return _no_record(domain, txt, ctx.target.ip)
     await prefetched
     result, answers = await call_checkdmarc(ctx, "checkdmarc.spf", "check_spf", domain)
-    evidence = unique_evidence([txt, *answers])
-    failed = _failed_lookup(answers)
-    details: dict[str, Any] = {
-        "domain": domain,
-        "record": result.get("record") or record,
-        "dns_lookups": result.get("dns_lookups"),
-        "void_dns_lookups": result.get("void_dns_lookups"),
-        "all": result.get("parsed", {}).get("all"),
-        "warnings": result.get("warnings", []),
-    }
+    return _judge(domain, record, result, unique_evidence([txt, *answers]), _failed_lookup(answers))
+
+
+def _no_record(domain: str, txt: Answer, ip: str | None) -> CheckResult:
+    """No TXT record starts with `v=spf1` (the answer was NOERROR, NXDOMAIN or NODATA: lookups that failed
+    are errors before this): none at all, or one that non-ASCII characters keep receivers from reading."""
+    details = SpfRecordDetails(domain=domain, record=None)
+    garbled = garbled_spf(txt)
+    if garbled is not None:
+        details["invalid"] = garbled
+        return CheckResult(
+            CheckId.SPF_RECORD,
+            Status.FAIL,
+            f"the SPF record of {domain} is invalid: {garbled}; receivers do not read it as SPF "
+            "(RFC 7208 §4.5) and get SPF none",
+            details,
+            [txt.evidence()],
+            "Retype the record in plain ASCII (a space, not a no-break space; straight quotes only).",
+        )
+    term = (f"ip6:{ip}" if ":" in ip else f"ip4:{ip}") if ip else "mx"  # not a check id: an SPF mechanism
+    return CheckResult(
+        CheckId.SPF_RECORD,
+        Status.WARN,
+        f"{domain} has no SPF record"
+        + (" (the domain does not exist)" if txt.rcode == "NXDOMAIN" else "")
+        + ": receivers get SPF none, and Gmail, Yahoo and Microsoft require SPF for bulk senders",
+        details,
+        [txt.evidence()],
+        f'Publish `{domain}. TXT "v=spf1 {term} -all"` listing every host that sends as {domain}.',
+    )
+
+
+def _judge(
+    domain: str, record: str, result: dict[str, Any], evidence: list[Evidence], failed: Answer | None
+) -> CheckResult:
+    """The verdict on checkdmarc's analysis of the record (and of every include and redirect)."""
+    details = SpfRecordDetails(
+        domain=domain,
+        record=result.get("record") or record,
+        dns_lookups=result.get("dns_lookups"),
+        void_dns_lookups=result.get("void_dns_lookups"),
+        all=result.get("parsed", {}).get("all"),
+        warnings=list(result.get("warnings", [])),
+    )
     if failed is not None:
         return CheckResult(
-            "spf-record",
+            CheckId.SPF_RECORD,
             Status.ERROR,
             f"a lookup the SPF analysis needs failed ({failed.name} {failed.rdtype}: {failed.rcode})",
             details,
@@ -101,7 +144,7 @@ async def run(ctx: Context) -> CheckResult:
     if not result.get("valid"):
         details["error"] = result.get("error")
         return CheckResult(
-            "spf-record",
+            CheckId.SPF_RECORD,
             Status.FAIL,
             f"the SPF record of {domain} is broken: {str(result.get('error')).rstrip('.')} (receivers get "
             "permerror, which DMARC counts as a fail)",
@@ -109,10 +152,29 @@ async def run(ctx: Context) -> CheckResult:
             evidence,
             _repair(domain, record, result),
         )
+    problems = _problems(details, result)
+    lookups, void = details.get("dns_lookups"), details.get("void_dns_lookups")
+    counts = f"{lookups}/{LOOKUP_LIMIT} DNS lookups, {void}/{VOID_LIMIT} void"
+    if not problems:
+        return CheckResult(CheckId.SPF_RECORD, Status.PASS, f"{record} ({counts})", details, evidence)
+    return CheckResult(
+        CheckId.SPF_RECORD,
+        Status.FAIL if any(status is Status.FAIL for status, _, _ in problems) else Status.WARN,
+        f"{record}: " + "; ".join(problem for _, problem, _ in problems),
+        details,
+        evidence,
+        " ".join(fix for _, _, fix in problems if fix)
+        or f"Review the SPF record of {domain} (warnings above).",
+    )
+
+
+def _problems(details: SpfRecordDetails, result: dict[str, Any]) -> list[tuple[Status, str, str]]:
     problems: list[tuple[Status, str, str]] = []
-    if details["all"] in ALL_PROBLEMS:
-        problems.append(ALL_PROBLEMS[details["all"]])
-    ptr = [m.get("value") for m in _mechanisms(result.get("parsed", {})) if m.get("mechanism") == "ptr"]
+    qualifier = details.get("all")
+    if qualifier in ALL_PROBLEMS:
+        problems.append(ALL_PROBLEMS[qualifier])
+    mechanisms = _mechanisms(result.get("parsed", {}))
+    ptr = [m.get("value") for m in mechanisms if m.get("mechanism") == "ptr"]  # not a check id: a mechanism
     if ptr:
         problems.append(
             (
@@ -122,20 +184,7 @@ async def run(ctx: Context) -> CheckResult:
                 "Replace ptr with the ip4:/ip6: addresses of your mail servers.",
             )
         )
-    problems += [(Status.WARN, w, "") for w in details["warnings"]]
-    lookups, void = details["dns_lookups"], details["void_dns_lookups"]
-    counts = f"{lookups}/{LOOKUP_LIMIT} DNS lookups, {void}/{VOID_LIMIT} void"
-    if not problems:
-        return CheckResult("spf-record", Status.PASS, f"{record} ({counts})", details, evidence)
-    return CheckResult(
-        "spf-record",
-        Status.FAIL if any(status is Status.FAIL for status, _, _ in problems) else Status.WARN,
-        f"{record}: " + "; ".join(problem for _, problem, _ in problems),
-        details,
-        evidence,
-        " ".join(fix for _, _, fix in problems if fix)
-        or f"Review the SPF record of {domain} (warnings above).",
-    )
+    return problems + [(Status.WARN, w, "") for w in details.get("warnings", [])]
 
 
 def _repair(domain: str, record: str, result: dict[str, Any]) -> str:

@@ -13,8 +13,17 @@ import asyncio
 from typing import Any
 
 from mxprobe.checks import Context
-from mxprobe.checks.receiver import Finding, PolicyRecord, combine, domains, in_thread, policy_record
+from mxprobe.checks.receiver import (
+    Finding,
+    PolicyRecord,
+    ReceiverDetails,
+    combine,
+    domains,
+    in_thread,
+    policy_record,
+)
 from mxprobe.model import CheckResult, Status
+from mxprobe.registry import CheckId
 
 RECORD = PolicyRecord(
     label="TLS-RPT",
@@ -25,13 +34,15 @@ RECORD = PolicyRecord(
     ambiguous="senders send no report",
 )
 
+TlsRptDetails = ReceiverDetails  # the details of tls-rpt, per domain
+
 
 async def run(ctx: Context) -> CheckResult:
     pairs = domains(ctx)
     if not pairs:
-        return CheckResult("tls-rpt", Status.SKIP, "no sending or recipient domain given")
+        return CheckResult(CheckId.TLS_RPT, Status.SKIP, "no sending or recipient domain given")
     findings = await asyncio.gather(*(_check_domain(ctx, d, role) for d, role in pairs))
-    return combine("tls-rpt", list(findings))
+    return combine(CheckId.TLS_RPT, list(findings))
 
 
 async def _check_domain(ctx: Context, domain: str, role: str) -> Finding:
@@ -45,7 +56,7 @@ async def _check_domain(ctx: Context, domain: str, role: str) -> Finding:
         found.fixes.append(fix)
         return found
     rua, warnings = parsed
-    found.details.update(rua=rua, warnings=warnings)
+    found.details["rua"], found.details["warnings"] = rua, warnings
     found.text = f"reports go to {', '.join(rua)}"
     if warnings:
         found.add(Status.WARN, "; ".join(warnings))

@@ -10,7 +10,6 @@ import typer
 from mxprobe.commands.explain import load_catalogue, resolve_lang
 from mxprobe.errors import InputError
 from mxprobe.model import CAUSES
-from mxprobe.render.explanation import write_entries
 
 
 def codes(
@@ -28,8 +27,13 @@ def codes(
         typer.Option("--lang", metavar="en|zh", help="en or zh (default: zh on a Chinese locale, else en)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array of catalogue entries.")] = False,
+    config: Annotated[
+        str | None, typer.Option("--config", metavar="FILE", help="Config file (MXPROBE_CONFIG).")
+    ] = None,
 ) -> None:
     """List the reply-code catalogue."""
+    from mxprobe.render.explanation import write_entries  # with the catalogue: only when listing it
+
     language = resolve_lang(lang)
     cause = None if cause is None else cause.strip().lower()  # like --tag: `--cause PTR` is `ptr`
     if cause is not None and cause not in CAUSES:

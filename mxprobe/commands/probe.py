@@ -1,242 +1,223 @@
-"""`mxprobe DOMAIN`: the main job. Flags in, Options and Target out, the scanner runs, a renderer prints."""
+"""`mxprobe DOMAIN...`: the main job. Flags in (here), Options and targets out (mxprobe/options.py,
+mxprobe/service/probe.py), the scanner runs, a renderer draws (mxprobe/render/)."""
 
 from __future__ import annotations
 
 import getpass
 import os
 import sys
-from pathlib import Path
-from typing import Annotated
+from typing import Any, TextIO
 
 import typer
 
+from mxprobe.commands.flags import argument, option, with_flags
 from mxprobe.errors import InputError
-
-# One probe asks ~300 mostly independent queries (every DNSBL at once): letting them all fly keeps the run as
-# long as its longest dependency chain. A pool keeps a smaller window, shared by all its IPs.
-PROBE_CONCURRENCY = 300
-POOL_CONCURRENCY = 100
+from mxprobe.options import ProbeFlags
 
 DNS = "DNS"
 SMTP = "SMTP handshake"
 OUT = "Output"
 
 
-def probe(
-    domain: Annotated[
-        str | None,
-        typer.Argument(metavar="DOMAIN", help="The sending domain (the MAIL FROM / From: domain)."),
-    ] = None,
-    ip: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--ip",
-            metavar="IP|CIDR",
-            help="The sending IP (default: this host's public IP). A CIDR, or several --ip, check a pool.",
-        ),
-    ] = None,
-    ip_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--ip-file", metavar="FILE", help="Check a pool: one IP or CIDR per line.", rich_help_panel=DNS
-        ),
-    ] = None,
-    helo: Annotated[
-        str | None,
-        typer.Option("--helo", metavar="NAME", help="The HELO/EHLO name (default: the IP's PTR name)."),
-    ] = None,
-    mail_from: Annotated[
-        str | None,
-        typer.Option("--from", metavar="ADDRESS", help="The MAIL FROM address (default: postmaster@DOMAIN)."),
-    ] = None,
-    to: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--to",
-            metavar="ADDRESS",
-            help="Recipient for a live handshake (repeatable).",
-            rich_help_panel=SMTP,
-        ),
-    ] = None,
-    mx: Annotated[
-        str | None,
-        typer.Option(
-            "--mx", metavar="HOST[:PORT]", help="SMTP server HOST[:PORT] to talk to.", rich_help_panel=SMTP
-        ),
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option(
-            "--port",
-            metavar="PORT",
-            help="SMTP port (default 25; 465 with --tls, 587 with --auth).",
-            rich_help_panel=SMTP,
-        ),
-    ] = None,
-    smtp_timeout: Annotated[
-        float,
-        typer.Option(
-            "--smtp-timeout", metavar="SECONDS", help="Seconds for one SMTP step.", rich_help_panel=SMTP
-        ),
-    ] = 10.0,
-    source: Annotated[
-        str | None,
-        typer.Option("--source", metavar="IP", help="Local address to connect from.", rich_help_panel=SMTP),
-    ] = None,
-    tls: Annotated[
-        bool, typer.Option("--tls", help="Implicit TLS (port 465).", rich_help_panel=SMTP)
-    ] = False,
-    auth: Annotated[
-        str | None,
-        typer.Option(
-            "--auth",
-            metavar="USER",
-            help="AUTH user; password from MXPROBE_PASSWORD or a prompt.",
-            rich_help_panel=SMTP,
-        ),
-    ] = None,
-    relay_test: Annotated[
-        bool, typer.Option("--relay-test", help="Test whether the server relays.", rich_help_panel=SMTP)
-    ] = False,
-    nameserver: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--nameserver",
-            metavar="IP[:PORT]",
-            help="Resolver IP[:PORT] (repeatable; default: system).",
-            rich_help_panel=DNS,
-        ),
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", metavar="SECONDS", help="Deadline of the whole run, seconds.")
-    ] = 15.0,
-    dnsbl: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dnsbl",
-            metavar="[domain:]ZONE",
-            help="Extra blocklist zone, domain:ZONE for a domain list (repeatable).",
-            rich_help_panel=DNS,
-        ),
-    ] = None,
-    dnsbl_only: Annotated[
-        bool,
-        typer.Option(
-            "--dnsbl-only", help="Query only the --dnsbl zones, not the built-in list.", rich_help_panel=DNS
-        ),
-    ] = False,
-    dqs_key: Annotated[
-        str | None,
-        typer.Option(
-            "--dqs-key", metavar="KEY", help="Spamhaus DQS key (use DQS zones).", rich_help_panel=DNS
-        ),
-    ] = None,
-    dkim_selector: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--dkim-selector", metavar="SELECTOR", help="DKIM selector (repeatable).", rich_help_panel=DNS
-        ),
-    ] = None,
-    fetch: Annotated[
-        bool, typer.Option("--fetch", help="Allow HTTPS fetches (MTA-STS policy).", rich_help_panel=DNS)
-    ] = False,
-    check: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--check",
-            metavar="ID",
-            help="Run only these checks (repeatable; or comma-separated: ptr,fcrdns).",
-        ),
-    ] = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            metavar="N",
-            help="DNS queries in flight (default 300 for one probe, 100 for a pool).",
-        ),
-    ] = None,
-    rate: Annotated[
-        float, typer.Option("--rate", metavar="QPS", help="DNS queries per second (0: no cap).")
-    ] = 0.0,
-    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures (exit 1).")] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON for machines.", rich_help_panel=OUT)
-    ] = False,
+_FLAGS = [
+    argument("domains", list[str] | None, None, metavar="[DOMAIN]...",
+             help="Sending domains (the MAIL FROM / From: domain); each gets a report."),
+    option("domain_file", str | None, None, "--domain-file", metavar="FILE",
+           help="Sending domains, one a line (- for stdin)."),
+    option("ip", list[str] | None, None, "--ip", metavar="IP|CIDR",
+           help="The sending IP (default: this host's public IP). A CIDR, or several --ip, check a pool."),
+    option("ip_file", str | None, None, "--ip-file", metavar="FILE", panel=DNS,
+           help="Check a pool: one IP or CIDR per line."),
+    option("helo", str | None, None, "--helo", metavar="NAME",  # not a check id: a flag
+           help="The HELO/EHLO name (default: the IP's PTR name)."),
+    option("mail_from", str | None, None, "--from", metavar="ADDRESS",
+           help="The MAIL FROM address (default: postmaster@DOMAIN)."),
+    option("to", list[str] | None, None, "--to", metavar="ADDRESS", panel=SMTP,
+           help="Recipient for a live handshake (repeatable)."),
+    option("mx", str | None, None, "--mx",  # not a check id: a flag
+           metavar="HOST[:PORT]", panel=SMTP,
+           help="SMTP server HOST[:PORT] to talk to."),
+    option("port", int | None, None, "--port", metavar="PORT", panel=SMTP,
+           help="SMTP port (default 25; 465 with --tls, 587 with --auth)."),
+    option("smtp_timeout", float, 10.0, "--smtp-timeout", metavar="SECONDS", panel=SMTP,
+           help="Seconds for one SMTP step (default 10)."),
+    option("source", str | None, None, "--source", metavar="IP", panel=SMTP,
+           help="Local address to connect from."),
+    option("tls", bool, False, "--tls",  # not a check id: a flag
+           panel=SMTP, help="Implicit TLS (port 465)."),
+    option("auth", str | None, None, "--auth", metavar="USER", panel=SMTP,
+           help="AUTH user; password from MXPROBE_PASSWORD, the config file or a prompt."),
+    option("relay_test", bool, False, "--relay-test", panel=SMTP, help="Test whether the server relays."),
+    option("nameserver", list[str] | None, None, "--nameserver", metavar="IP[:PORT]", panel=DNS,
+           help="Resolver IP[:PORT] (repeatable; default: system)."),
+    option("timeout", float, 15.0, "--timeout", metavar="SECONDS",
+           help="Deadline of the whole run, seconds (default 15)."),
+    option("dnsbl", list[str] | None, None, "--dnsbl",  # not a check id: a flag
+           metavar="[domain:]ZONE", panel=DNS,
+           help="Extra blocklist zone, domain:ZONE for a domain list (repeatable)."),
+    option("dnsbl_only", bool, False, "--dnsbl-only", panel=DNS,
+           help="Query only the --dnsbl zones, not the built-in list."),
+    option("dqs_key", str | None, None, "--dqs-key", metavar="KEY", panel=DNS,
+           help="Spamhaus DQS key; better from MXPROBE_DQS_KEY or the config file (- prompts)."),
+    option("abusix_key", str | None, None, "--abusix-key", metavar="KEY", panel=DNS,
+           help="Abusix Mail Intelligence key; better from MXPROBE_ABUSIX_KEY (- prompts)."),
+    option("dkim_selector", list[str] | None, None, "--dkim-selector", metavar="SELECTOR", panel=DNS,
+           help="DKIM selector (repeatable)."),
+    option("fetch", bool, False, "--fetch", panel=DNS, help="Allow HTTPS fetches (MTA-STS policy)."),
+    option("check", list[str] | None, None, "--check", metavar="ID",
+           help="Run only these checks (repeatable; or comma-separated: ptr,fcrdns)."),
+    option("concurrency", int | None, None, "--concurrency", metavar="N",
+           help="DNS queries in flight (default 300 for one probe, 100 for a pool)."),
+    option("rate", float, 0.0, "--rate", metavar="QPS", help="DNS queries per second (0: no cap)."),
+    option("strict", bool, False, "--strict", help="Treat warnings as failures (exit 1)."),
+    option("as_json", bool, False, "--json", panel=OUT, help="JSON for machines (short for --format json)."),
+    option("output_format", str | None, None, "--format", metavar="text|json|md|html|csv", panel=OUT,
+           help="Output format (csv: a pool, one row per IP)."),
+    option("output", str | None, None, "-o", "--output", metavar="FILE", panel=OUT,
+           help="Write the report to FILE instead of standard output."),
+    option("lang", str | None, None, "--lang", metavar="en|zh", panel=OUT,
+           help="en or zh (default: the locale)."),
+    option("quiet", bool, False, "-q", "--quiet", panel=OUT, help="Print only the verdict line."),
+    option("verbose", bool, False, "-v", "--verbose", panel=OUT,
+           help="Show every flagged check's evidence and details."),
+    option("config", str | None, None, "--config", metavar="FILE", panel=OUT,
+           help="Config file (default: the user config dir's mxprobe/config.toml; MXPROBE_CONFIG)."),
+]  # fmt: skip
+_NOT_IN_POOL = ("helo", "to", "mx", "domain_file")  # not a check id: flags
+_LISTS = {f.name for f in _FLAGS if f.type == list[str] | None}
+
+
+@with_flags(_FLAGS)
+def probe(ctx: typer.Context, **given: Any) -> None:
+    """Check the root causes of SMTP refusals for a sending domain/IP."""
+    flags = ProbeFlags(**{k: ([] if v is None and k in _LISTS else v) for k, v in given.items()})
+    raise typer.Exit(run_probe(flags, ctx))
+
+
+def run_probe(flags: ProbeFlags, ctx: typer.Context) -> int:
+    """parse → options → service → render; the exit code."""
+    from mxprobe import config
+    from mxprobe.options import lang_option, probe_options
+    from mxprobe.render.output import open_output
+    from mxprobe.service import probe as service
+
+    fmt, lang = flags.fmt, lang_option(flags.lang)
+    flags.dqs_key = _secret(flags.dqs_key, "Spamhaus DQS key")
+    flags.abusix_key = _secret(flags.abusix_key, "Abusix key")
+    options = probe_options(flags)
+    loaded = ctx.meta.get("mxprobe.config")
+    origins = config.origins(ctx, getattr(loaded, "path", None))
+    if flags.pool:
+        for name in _NOT_IN_POOL:  # a default for single probes from env/config: no error in a pool
+            if origins.get(name.replace("_", "-"), config.Origin("flag")).source != "flag":
+                setattr(flags, name, [] if name == "to" else None)
+        service.ignored_in_pool(flags)
+        return _pool(flags, options, fmt, lang)
+    if fmt == "csv":
+        raise InputError("--format csv is for a pool (--ip CIDR, --ip-file): one row per IP")
+    targets = service.targets(flags, options)
+    _prepare_handshake(flags, options, getattr(loaded, "password", None))
+    out = open_output(flags.output)
+    info = service.run_info(options, origins, lang)
+    try:
+        return _render_all(targets, options, info, fmt, flags, out or sys.stdout)
+    finally:
+        if out is not None:
+            out.close()
+
+
+def _render_all(targets: list[Any], options: Any, info: Any, fmt: str, flags: ProbeFlags, out: TextIO) -> int:
+    from mxprobe.render.output import writing
+    from mxprobe.render.report import Progress
+    from mxprobe.service import probe as service
+    from mxprobe.service.plan import build
+
+    codes: list[int] = []
+    reports = []
+    nameservers = [str(ns) for ns in options.nameservers]
+    with Progress(enabled=sys.stderr.isatty() and not flags.quiet) as progress:
+        for report in service.probe_all(targets, options, on_result=progress.advance):
+            plan = build(report, info.lang, nameservers)
+            codes.append(int(report.exit_code))
+            if fmt in ("md", "html"):
+                reports.append((report, plan))
+                continue
+            with writing(out):
+                _write_one(
+                    report, info, plan, fmt, flags, out, several=len(targets) > 1, first=len(codes) == 1
+                )
+    if reports:
+        with writing(out):
+            _write_document(reports, info, fmt, out)
+    return int(service.combined_exit(codes))
+
+
+def _write_one(
+    report: Any, info: Any, plan: Any, fmt: str, flags: ProbeFlags, out: TextIO, *, several: bool, first: bool
 ) -> None:
-    import asyncio
+    if fmt == "json":
+        from mxprobe.render.document import report_dict, write_json
 
-    from mxprobe.dns import parse_nameserver
-    from mxprobe.options import Options, validated
-    from mxprobe.scanner import build_target, plan, run
+        write_json(report_dict(report, info, plan), out, lines=several)
+        return
+    from mxprobe.render.report import render_text
 
-    ips = list(ip or [])
-    pool_mode = ip_file is not None or len(ips) > 1 or any("/" in i for i in ips)
-    if concurrency is None:
-        concurrency = POOL_CONCURRENCY if pool_mode else PROBE_CONCURRENCY
-    if port is None:
-        port = 465 if tls else 587 if auth else 25
-    options = Options(
-        nameservers=[parse_nameserver(n) for n in nameserver or []],
-        timeout=timeout,
-        concurrency=concurrency,
-        rate=rate,
-        strict=strict,
-        only=list(check or []),  # comma lists and case are handled by validated()
-        dnsbl_zones=list(dnsbl or []),
-        dqs_key=dqs_key,
-        dnsbl_only=dnsbl_only,
-        dkim_selectors=list(dkim_selector or []),
-        fetch=fetch,
-        port=port,
-        smtp_timeout=smtp_timeout,
-        source=source,
-        tls=tls,
-        auth_user=auth,
-        relay_test=relay_test,
-    )
-    validated(options)
-    if pool_mode:
-        from mxprobe.pool import run_pool_command
+    if several and not first and not flags.quiet:
+        out.write("\n")
+    render_text(report, info, plan, out, verbose=flags.verbose, quiet=flags.quiet)
 
-        ignored = [
-            flag
-            for flag, value in (("DOMAIN", domain), ("--helo", helo), ("--to", to), ("--mx", mx))
-            if value
-        ]
-        if ignored:
-            raise InputError(
-                f"{', '.join(ignored)} do not apply to a pool: each IP is checked alone, with its PTR name "
-                "as HELO (give --from for SPF)"
-            )
-        raise typer.Exit(run_pool_command(ips, ip_file, mail_from, options, as_json))
-    target = build_target(
-        domain, ip=ips[0] if ips else None, helo=helo, mail_from=mail_from, to=to or [], mx=mx, port=port
-    )
-    plan(target, options)  # impossible --check or handshake flags stop here, before any prompt
-    if source is not None:
+
+def _write_document(reports: list[Any], info: Any, fmt: str, out: TextIO) -> None:
+    if fmt == "md":
+        from mxprobe.render.md import render_md
+
+        render_md(reports, info, out)
+    else:
+        from mxprobe.render.html import render_html
+
+        render_html(reports, info, out)
+
+
+def _pool(flags: ProbeFlags, options: Any, fmt: str, lang: str) -> int:
+    """A pool (mxprobe/commands/pool.py runs and renders it); `-o FILE` takes its standard output."""
+    import contextlib
+    from pathlib import Path
+
+    from mxprobe.commands.pool import run_pool_command
+    from mxprobe.render.output import open_output
+
+    if fmt not in ("text", "json", "csv"):
+        raise InputError(f"--format {fmt} is for one report: a pool writes text, json or csv")
+    ip_file = None if flags.ip_file is None else Path(flags.ip_file)
+    out = open_output(flags.output)
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            stack.enter_context(out)
+            stack.enter_context(contextlib.redirect_stdout(out))
+        return run_pool_command(flags.ip, ip_file, flags.mail_from, options, output=fmt, lang=lang)
+
+
+def _prepare_handshake(flags: ProbeFlags, options: Any, config_password: str | None) -> None:
+    if flags.source is not None:
         from mxprobe.smtp import choose_source
 
-        choose_source(source, None)  # a --source that is not an address of this host stops here, exit 2
-    if auth:
-        options.auth_password = _password()
-
-    from mxprobe.render import stdout_may_close
-    from mxprobe.render.report import Progress, render_json, render_text
-
-    with Progress(enabled=sys.stderr.isatty()) as progress:
-        report = asyncio.run(run(target, options, on_result=progress.advance))
-    with stdout_may_close():
-        if as_json:
-            render_json(report)
-        else:
-            render_text(report)
-    raise typer.Exit(int(report.exit_code))
+        choose_source(flags.source, None)  # a --source that is not an address of this host stops here, exit 2
+    if flags.auth:
+        options.auth_password = _password(config_password)
 
 
-def _password() -> str:
-    """The AUTH password: from the environment, or a prompt that does not echo. Never from argv."""
-    secret = os.environ.get("MXPROBE_PASSWORD")
+def _secret(value: str | None, what: str) -> str | None:
+    """`--dqs-key -`: read the key from a prompt that does not echo (never from argv, where `ps` sees it)."""
+    if value != "-":
+        return value
+    if not sys.stdin.isatty():
+        raise InputError(f"{what} '-' prompts for it: run on a terminal, or set it in the environment")
+    return getpass.getpass(f"{what}: ").strip()
+
+
+def _password(config_password: str | None) -> str:
+    """The AUTH password: from the environment, the config file, or a prompt that does not echo."""
+    secret = os.environ.get("MXPROBE_PASSWORD") or config_password
     if secret:
         return secret
     if not sys.stdin.isatty():

@@ -9,11 +9,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mxprobe.catalogue import Entry, Explanation
 from mxprobe.render import clean
+from mxprobe.render.layout import cells, output_width, wrap
 from mxprobe.replies import address, bracketed_domain, named_ip
 
 if TYPE_CHECKING:
@@ -21,12 +23,16 @@ if TYPE_CHECKING:
 
 LANGS = ("en", "zh")
 
+
 # Which `mxprobe` invocation proves or disproves a cause, by the checks the catalogue names for it: the IP
 # checks, the handshake checks, and the sending domain's checks (spf, spf-record, dmarc, dkim, mx, dbl, ...).
-_CHECK_GROUPS = {
-    **dict.fromkeys(("ptr", "fcrdns", "dnsbl", "helo"), "ip"),
-    **dict.fromkeys(("smtp", "tls", "mta-sts", "tls-rpt", "dane"), "smtp"),
-}
+def _check_group(check_id: str) -> str:
+    """`ip`, `smtp` or `domain`: what the registry says the check needs."""
+    from mxprobe.registry import spec
+
+    found = spec(check_id)
+    return found.needs if found is not None else "domain"
+
 
 _LABELS = {
     "en": {"meaning": "meaning", "cause": "cause", "advice": "advice", "check": "check", "entry": "entry",
@@ -71,23 +77,34 @@ def default_lang() -> str:
     return "en"
 
 
-def suggested_commands(exp: Explanation) -> list[str]:
-    """The mxprobe invocations that check the cause, with the IP, domain or recipient the reply names
-    (terminal-safe: they quote the reply)."""
+_URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
+
+
+def reply_links(exp: Explanation) -> list[str]:
+    """The lookup pages a reply points to (a SpamCop or Spamhaus URL with the IP in it): the advice gives
+    those, since they are the receiver's own words about this very case."""
+    return list(dict.fromkeys(m.group(0).rstrip(".,;:") for m in _URL.finditer(exp.text)))[:3]
+
+
+def suggested_commands(exp: Explanation, facts: dict[str, str] | None = None) -> list[str]:
+    """The mxprobe invocations that check the cause, with the IP, domain or recipient the reply names, or
+    those the user gave (`facts`: ip, domain); a placeholder only where nothing is known (terminal-safe)."""
+    facts = facts or {}
     groups: list[str] = []
     for check in exp.checks:
-        group = _CHECK_GROUPS.get(check, "domain")
+        group = _check_group(check)
         if group not in groups:
             groups.append(group)
     commands = []
     for group in groups:
+        ip = facts.get("ip") or named_ip(exp.text) or "SENDING-IP"
+        domain = facts.get("domain") or bracketed_domain(exp.text) or "SENDING-DOMAIN"
         if group == "ip":
-            commands.append(f"mxprobe --ip {named_ip(exp.text) or 'YOUR_SENDING_IP'}")
+            commands.append(f"mxprobe --ip {ip}")
         elif group == "domain":
-            commands.append(f"mxprobe {bracketed_domain(exp.text) or 'YOUR_DOMAIN'}")
+            commands.append(f"mxprobe {domain}" + (f" --ip {ip}" if ip != "SENDING-IP" else ""))
         else:
-            to = address(exp.text) or "RECIPIENT"
-            commands.append(f"mxprobe {bracketed_domain(exp.text) or 'YOUR_DOMAIN'} --to {to}")
+            commands.append(f"mxprobe {domain} --to {address(exp.text) or 'RECIPIENT'}")
     return [clean(command) for command in commands]
 
 
@@ -105,12 +122,15 @@ class ExplanationWriter:
     JSON. Without them, the JSON object has exactly the keys of `Explanation.to_dict`.
     """
 
-    def __init__(self, out: TextIO, lang: str, *, as_json: bool = False) -> None:
+    def __init__(
+        self, out: TextIO, lang: str, *, as_json: bool = False, facts: dict[str, str] | None = None
+    ) -> None:
         if isinstance(out, io.TextIOWrapper) and out.errors == "strict":
             out.reconfigure(errors="replace")  # a Latin-1 terminal gets "?" for Chinese, not a traceback
         self._out = out
         self._lang = self.lang = lang
         self._json = as_json
+        self._facts = facts or {}
         self._console: Any = None
         self._count = 0
         if not as_json and out.isatty():
@@ -133,6 +153,8 @@ class ExplanationWriter:
             data = exp.to_dict()
             if bounce is not None:
                 data["bounce"] = bounce
+                if not bounce.get("smtp_reply", True):
+                    data["code"] = None  # no SMTP reply: the code would be a stand-in (issue 11)
             if log is not None:
                 data["log"] = log
             if checks is not None:
@@ -142,7 +164,7 @@ class ExplanationWriter:
         if self._count:
             self._out.write("\n")
         self._count += 1
-        rows = _rows(exp, self._lang)
+        rows = _rows(exp, self._lang, self._facts)
         if bounce is not None:
             rows.insert(0, (_LABELS[self._lang]["recipient"], _recipient(bounce), "bold"))
         if log is not None:
@@ -150,13 +172,12 @@ class ExplanationWriter:
         if checks is not None:
             ran = ", ".join(c.id for c in checks)
             rows.append((_LABELS[self._lang]["checked"], ran or _NOTHING_TO_CHECK[self._lang], "cyan"))
-        code = f"{exp.code} " if replied and (bounce is None or bounce["smtp_reply"]) else ""
+        shows_code = replied and exp.code is not None and (bounce is None or bounce["smtp_reply"])
+        code = f"{exp.code} " if shows_code else ""
         shown = abbreviate(exp.text, SHOWN_REPLY)
         header = f"{code}{exp.enhanced + ' ' if exp.enhanced else ''}{shown}".rstrip()
         if self._console is None:
-            width = max(len(label) for label, _, _ in rows)
-            lines = [header] + [f"  {label.ljust(width)}  {value}" for label, value, _ in rows]
-            self._out.write("\n".join(lines) + "\n")
+            self._out.write("\n".join(_block(header, rows, output_width(self._out))) + "\n")
         else:
             from rich.padding import Padding
             from rich.table import Table
@@ -170,17 +191,21 @@ class ExplanationWriter:
             self._console.print(Text(header, style=f"bold {_CLASS_STYLES[exp.class_]}"))
             self._console.print(Padding(grid, (0, 0, 0, 2)))
         if checks:
-            from mxprobe.render.report import render_check_block
+            from mxprobe.render.report import check_block
 
-            console = self._console or self._plain_console()
-            for check in checks:
-                render_check_block(console, check)
+            width = output_width(self._out)
+            lines = [line for check in checks for line in check_block(check, width, self._lang)]
+            self._out.write("".join(line + "\n" for line in lines))
 
-    def _plain_console(self) -> Any:
-        from rich.console import Console
 
-        self._out.flush()
-        return Console(file=self._out, highlight=False, soft_wrap=True, no_color=True, emoji=False)
+def _block(header: str, rows: list[tuple[str, str, str]], width: int) -> list[str]:
+    """The plain block: the reply, then `label  value` rows, each value wrapped under itself."""
+    label_width = max(cells(label) for label, _, _ in rows)
+    lines = wrap(header, width, "", "    ")
+    for label, value, _ in rows:
+        lead = f"  {label}{' ' * (label_width - cells(label))}  "
+        lines += wrap(value, width, lead, " " * cells(lead))
+    return lines
 
 
 def _recipient(bounce: dict[str, Any]) -> str:
@@ -198,7 +223,7 @@ def _recipient_facts(bounce: dict[str, Any]) -> str:
     return f"{bounce['recipient'] or '?'} ({shown})" if shown else bounce["recipient"] or "?"
 
 
-def _rows(exp: Explanation, lang: str) -> list[tuple[str, str, str]]:
+def _rows(exp: Explanation, lang: str, facts: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """(label, value, rich style) per line of the block; the plain and the rich block show the same rows."""
     labels = _LABELS[lang]
     state = _CLASSES[lang][exp.class_]
@@ -212,7 +237,8 @@ def _rows(exp: Explanation, lang: str) -> list[tuple[str, str, str]]:
         (labels["cause"], exp.cause, "bold magenta"),
         (labels["advice"], exp.advice.get(lang), ""),
     ]
-    rows += [(labels["check"], command, "cyan") for command in suggested_commands(exp)]
+    rows += [(labels["advice"], clean(link), "") for link in reply_links(exp)]
+    rows += [(labels["check"], command, "cyan") for command in suggested_commands(exp, facts)]
     generic, unknown = _NOT_SPECIFIC[lang]
     if exp.specific:
         rows.append((labels["entry"], exp.entry, "dim"))
@@ -221,92 +247,36 @@ def _rows(exp: Explanation, lang: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+_ENTRY_COLUMNS = {
+    "en": ("id", "code", "enhanced", "tag", "cause", "meaning"),
+    "zh": ("条目", "代码", "增强码", "标签", "原因", "含义"),
+}
+
+
 def write_entries(entries: Sequence[Entry], lang: str, out: TextIO, *, as_json: bool = False) -> None:
     """The catalogue listing of `mxprobe codes`: a JSON array, a rich table, or aligned plain columns."""
     if as_json:
         out.write(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2) + "\n")
         return
-    header = ("id", "code", "enhanced", "tag", "cause", "meaning")
+    header = _ENTRY_COLUMNS.get(lang, _ENTRY_COLUMNS["en"])
     rows = [(e.id, str(e.code or ""), e.enhanced, e.tag, e.cause, e.meaning.get(lang)) for e in entries]
     _table(out, header, rows)
 
 
 def _table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "") -> None:
-    """A rich table on a terminal, else aligned plain columns (the last one, often long, not padded)."""
-    if out.isatty():
-        from rich.console import Console
-        from rich.padding import Padding
-        from rich.table import Table
-        from rich.text import Text
+    from mxprobe.render.table import write_table
 
-        table = Table(*header, highlight=False)
-        for row in rows:
-            table.add_row(*map(Text, row))  # Text: a log's "[bold]" is shown, never read as markup
-        Console(file=out).print(Padding(table, (0, 0, 0, len(indent))))
-        return
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    for row in [header, *rows]:
-        cells = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
-        out.write(f"{indent}{cells}  {row[-1]}".rstrip() + "\n")
+    write_table(out, header, rows, indent=indent)
 
 
-SUMMARY_DOMAINS = 20  # rows of the domain table (JSON has them all)
+def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False, lang: str = "en") -> None:
+    """A mail log's summary (`explain --summary`): mxprobe/render/logsummary.py."""
+    from mxprobe.render.logsummary import write_summary as write
 
-
-def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False) -> None:
-    """A mail log's summary (`explain --summary`): a table by cause and one by domain, or one JSON object."""
-    if as_json:
-        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        return
-    mtas = ", ".join(f"{name} {count:,}" for name, count in data["mtas"].items())
-    records = data["records"]
-    out.write(f"mail log: {data.get('lines', records):,} lines, {records:,} delivery records ({mtas})")
-    out.write(f", {data['skipped']:,} other lines skipped\n" if data.get("skipped") else "\n")
-    statuses = "  ".join(f"{name} {n:,} ({_percent(n, records)})" for name, n in data["statuses"].items())
-    out.write(f"  {statuses}\n")
-    inbound = data["inbound_rejects"]
-    if inbound["count"]:
-        causes = ", ".join(f"{name} {n:,}" for name, n in inbound["causes"].items())
-        out.write(
-            f"  inbound rejects: {inbound['count']:,} (mail from others refused by this server: {causes}),"
-            " not counted as failures below\n"
-        )
-    if data["causes"]:
-        out.write(f"\nfailures by cause ({data['failed']:,})\n")
-        header: tuple[str, ...] = (
-            "cause",
-            "count",
-            "share",
-            "first seen",
-            "last seen",
-            "most frequent reply",
-        )
-        rows: list[tuple[str, ...]] = [
-            (c["cause"], f"{c['count']:,}", _percent(c["share"]), c["first_seen"], c["last_seen"],
-             f"{abbreviate(c['top_reply']['reply'], 90)} ({c['top_reply']['count']:,})")
-            for c in data["causes"]
-        ]  # fmt: skip
-        _table(out, header, rows, indent="  ")
-    failing = [d for d in data["domains"] if d["failed"]]
-    if failing:
-        shown = failing[:SUMMARY_DOMAINS]
-        more = f", the top {len(shown)} of {len(failing)}" if len(failing) > len(shown) else ""
-        out.write(f"\nfailures by destination domain{more}\n")
-        header = ("domain", "failed", "share", "delivered", "deferred", "bounced", "first seen", "last seen",
-                  "top cause")  # fmt: skip
-        rows = [
-            (clean(d["domain"]) or "-", f"{d['failed']:,}", _percent(d["share"]), f"{d['delivered']:,}",
-             f"{d['deferred']:,}", f"{d['bounced']:,}", d["first_seen"], d["last_seen"], d["top_cause"])
-            for d in shown
-        ]  # fmt: skip
-        _table(out, header, rows, indent="  ")
+    write(data, out, as_json=as_json, lang=lang)
 
 
 def _record(log: dict[str, Any]) -> str:
     """`Mar 18 10:00:03 4A1B2C3D4E bob@gmail.com (bounced)`: the log's words, made safe."""
     parts = [log["time"], log["queue_id"], log["recipient"] or "-", f"({log['status']})"]
     return clean(" ".join(p for p in parts if p))
-
-
-def _percent(part: float, whole: float = 1.0) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"

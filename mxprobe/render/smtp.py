@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from mxprobe.render import clean
-from mxprobe.smtp.session import Candidate, SmtpResult, Step
+from mxprobe.smtp.result import Candidate, SmtpResult, Step
 
 OUTCOME_STYLE = {
     "accepted": "bold green",

@@ -23,28 +23,18 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from mxprobe import registry
 from mxprobe.model import CheckResult, Evidence, Status
-from mxprobe.smtp.session import SmtpResult, Step
+from mxprobe.registry import Cause, CheckId, Needs
+from mxprobe.smtp import advice
+from mxprobe.smtp.result import SmtpResult, Step
 
 _ALTERNATIVES = (
     "the receiver may have seen another sending IP (NAT, a relay, another server of a pool), an answer "
     "cached before a fix (a DNS change takes up to the record's TTL to reach it), or it uses lists of its own"
 )
-# Which run of mxprobe gives the checks that did not run.
-_NEEDS = {
-    "ptr": "--ip",
-    "fcrdns": "--ip",
-    "helo": "--ip",
-    "dnsbl": "--ip",
-    "spf": "the sending DOMAIN",
-    "spf-record": "the sending DOMAIN",
-    "dmarc": "the sending DOMAIN",
-    "dkim": "the sending DOMAIN",
-    "dbl": "the sending DOMAIN",
-    "mx": "the sending DOMAIN",
-}
-# The checks whose answer depends on the sending IP: they prove nothing about another address.
-_ABOUT_IP = frozenset({"ptr", "fcrdns", "helo", "dnsbl", "spf"})
+# Which run of mxprobe gives the checks that did not run (by what the registry says they need).
+_NEEDS: dict[Needs, str] = {"ip": "--ip", "domain": "the sending DOMAIN"}
 _LITERAL = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]")
 # The relay test in the smtp summary: a passed test is worth a word, not only a failed one.
 _RELAY_VERDICTS = {
@@ -53,18 +43,6 @@ _RELAY_VERDICTS = {
     "inconclusive": "inconclusive: the relay recipient was refused for another reason",
     "not judged": "not judged: an authenticated client may relay",
     "not tested": "not run: MAIL FROM was refused",
-}
-FAULT_FIXES = {
-    "refused": "Check the MX host and port; nothing accepts SMTP connections there.",
-    "timeout": "Test from a network that allows outbound SMTP, or ask the provider to open port 25.",
-    "unreachable": "Check this host's routing (an MX reached only over IPv6 needs IPv6 here).",
-    "disconnected": "Run again: a server that hangs up without a reply is overloaded or refusing this IP.",
-    "deadline": "Raise --timeout: the run's deadline ended the wait.",
-    "not-smtp": "Check --mx and --port: another service answers there.",
-    "too-long": "The server's replies break RFC 5321; its operator must fix them.",
-    "tls": "The receiver's TLS setup is broken; its operator must fix the certificate or the TLS settings.",
-    "smtputf8": "Use an ASCII address: this server cannot take an internationalized one.",
-    "auth": "Use the submission port (587, or 465 with --tls) with a certificate that verifies.",
 }
 
 
@@ -83,6 +61,8 @@ def join(result: SmtpResult, checks: list[CheckResult]) -> None:
     for step in result.steps:
         if step.step == "relay-test" and result.relay_test and result.relay_test["verdict"] == "refused":
             step.diagnosis = "the relay test: refused as it should be (no relaying for a stranger)"
+        elif step.step == "starttls" and step.refused:  # the receiver's TLS: no check of the sender proves it
+            step.diagnosis = advice.starttls_diagnosis(result, step)
         elif step.refused and step.explanation is not None:
             step.confirmed_by, step.diagnosis = _prove(step, by_id, result)
     verdict = result.verdict_step
@@ -101,7 +81,7 @@ def _elsewhere(result: SmtpResult) -> bool:
 def _misjudged(step: Step, result: SmtpResult) -> bool:
     """A refusal whose cause the checks about --ip would judge, from a dialogue that came from elsewhere."""
     wanted = step.explanation.checks if step.explanation is not None else ()
-    return _elsewhere(result) and bool(_ABOUT_IP.intersection(wanted))
+    return _elsewhere(result) and any((s := registry.spec(c)) is not None and s.about_ip for c in wanted)
 
 
 def _seen(step: Step, result: SmtpResult) -> str:
@@ -125,8 +105,9 @@ def _prove(step: Step, by_id: dict[str, CheckResult], result: SmtpResult) -> tup
     explanation = step.explanation
     assert explanation is not None
     # The smtp check is this handshake, and the tls check is STARTTLS's own reply: neither proves the reply.
-    own = {"smtp", "tls"} if step.step == "starttls" else {"smtp"}
-    wanted = [c for c in explanation.checks if c not in own]
+    own = {CheckId.SMTP, CheckId.TLS} if step.step == "starttls" else {CheckId.SMTP}
+    named = dict.fromkeys([*explanation.checks, *registry.provers(explanation.cause)])  # in order, once
+    wanted = [c for c in named if c not in own]
     if not wanted:
         return None, f"cause {explanation.cause}: no DNS check proves it. {explanation.advice.en}"
     if _misjudged(step, result):
@@ -136,7 +117,7 @@ def _prove(step: Step, by_id: dict[str, CheckResult], result: SmtpResult) -> tup
             f"give --source {result.ip} where it is an address of the host), or give --ip {result.source} to "
             "check the address the server saw"
         )
-    if explanation.cause == "helo" and result.helo_literal:
+    if explanation.cause == Cause.HELO and result.helo_literal:
         return _literal_helo(result, by_id)
     selected = result.selected
     ran = [by_id[i] for i in wanted if i in by_id and by_id[i].status != Status.SKIP]
@@ -168,11 +149,11 @@ def _prove(step: Step, by_id: dict[str, CheckResult], result: SmtpResult) -> tup
 def _literal_helo(result: SmtpResult, by_id: dict[str, CheckResult]) -> tuple[str | None, str]:
     """EHLO sent the address literal because no HELO name was known: the PTR that would have named the
     host is the cause, and the helo check (which had no name to judge) cannot say it."""
-    ptr = by_id.get("ptr")
+    ptr = by_id.get(CheckId.PTR)
     why = f"the handshake announced the address literal {result.helo} because {result.ip} has no PTR name"
     fix = "publish a PTR name for the IP (with an A record back), or give --helo with the name your MTA sends"
     if ptr is not None and ptr.status == Status.FAIL:
-        return "ptr", f"{why}: confirmed by ptr: {_gist(ptr)}{_evidence(ptr)}; {fix}"
+        return CheckId.PTR, f"{why}: confirmed by ptr: {_gist(ptr)}{_evidence(ptr)}; {fix}"
     return None, f"{why} (and no --helo was given); {fix}"
 
 
@@ -192,7 +173,7 @@ def _unrun(wanted: list[str], by_id: dict[str, CheckResult], selected: list[str]
         else:
             parts.append(f"{', '.join(left_out)} not selected with --check")
     if missing:
-        needs = sorted({_NEEDS.get(i, "") for i in missing} - {""})
+        needs = sorted({_NEEDS.get(s.needs, "") for i in missing if (s := registry.spec(i))} - {""})
         hint = f" (give {' and '.join(needs)} to run them)" if needs else ""
         parts.append(f"the {', '.join(missing)} check(s) did not run{hint}")
     skipped = [by_id[i] for i in wanted if i in by_id and by_id[i].status == Status.SKIP]
@@ -222,6 +203,21 @@ def _step_evidence(result: SmtpResult, step: Step) -> Evidence:
     )
 
 
+def _fix(result: SmtpResult, verdict: Step | None) -> str:
+    """What to do about the step that decided the outcome: the reply's advice, or the fault's."""
+    if verdict is not None and verdict.explanation is not None and verdict.refused:
+        fix = verdict.explanation.advice.en
+        if _misjudged(verdict, result):
+            fix = (
+                f"Test from {result.ip} first (run mxprobe there, or --source {result.ip}): this server "
+                f"judged {result.source}. If it refuses {result.ip} too: {fix}"
+            )
+        return fix
+    if verdict is not None and verdict.fault:
+        return advice.fault_fix(result, verdict)
+    return ""
+
+
 def smtp_check(result: SmtpResult) -> CheckResult:
     """The handshake as one check result: what the receiver did with the recipients, and why."""
     where = result.where()
@@ -238,16 +234,7 @@ def smtp_check(result: SmtpResult) -> CheckResult:
         "confirmed_by": result.confirmed_by,
         "diagnosis": result.diagnosis,
     }
-    fix = ""
-    if verdict is not None and verdict.explanation is not None and verdict.refused:
-        fix = verdict.explanation.advice.en
-        if _misjudged(verdict, result):
-            fix = (
-                f"Test from {result.ip} first (run mxprobe there, or --source {result.ip}): this server "
-                f"judged {result.source}. If it refuses {result.ip} too: {fix}"
-            )
-    elif verdict is not None and verdict.fault:
-        fix = FAULT_FIXES.get(verdict.fault, "")
+    fix = _fix(result, verdict)
     relay = result.relay_test
     relay_clause = ""
     if relay is not None:
@@ -258,7 +245,7 @@ def smtp_check(result: SmtpResult) -> CheckResult:
         what = ", ".join(rcpts) if rcpts else "MAIL FROM (no --to: RCPT not tested)"
         if relay is not None and relay["verdict"] == "open":
             return CheckResult(
-                "smtp",
+                CheckId.SMTP,
                 Status.FAIL,
                 f"{where} is an open relay: it accepted a recipient it should not relay for",
                 details,
@@ -267,7 +254,9 @@ def smtp_check(result: SmtpResult) -> CheckResult:
                 "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
                 "reject_unauth_destination).",
             )
-        return CheckResult("smtp", Status.PASS, f"{where} accepted {what}{relay_clause}", details, evidence)
+        return CheckResult(
+            CheckId.SMTP, Status.PASS, f"{where} accepted {what}{relay_clause}", details, evidence
+        )
     if result.outcome in ("deferred", "rejected"):
         if verdict is None:
             summary = result.diagnosis  # decided from the DNS alone: it names the domain
@@ -278,7 +267,7 @@ def smtp_check(result: SmtpResult) -> CheckResult:
             summary = f"{where} {result.outcome} at {verdict.step}: {verdict.error}"
         if result.confirmed_by:
             summary += f" (confirmed by {result.confirmed_by})"
-        return CheckResult("smtp", Status.FAIL, summary + relay_clause, details, evidence, fix)
+        return CheckResult(CheckId.SMTP, Status.FAIL, summary + relay_clause, details, evidence, fix)
     if verdict is None:
         summary = f"no SMTP server could be reached: {result.diagnosis or 'no address to try'}"
     elif result.host is None:  # no server greeted: the reason (one per server tried) is the diagnosis
@@ -287,7 +276,7 @@ def smtp_check(result: SmtpResult) -> CheckResult:
         summary = f"no SMTP server answered{'' if named else f' at {where}'}: {reason}"
     else:
         summary = f"the dialogue with {where} failed at {verdict.step}: {verdict.error}"
-    return CheckResult("smtp", Status.ERROR, summary + relay_clause, details, evidence, fix)
+    return CheckResult(CheckId.SMTP, Status.ERROR, summary + relay_clause, details, evidence, fix)
 
 
 def tls_check(result: SmtpResult) -> CheckResult:
@@ -297,7 +286,7 @@ def tls_check(result: SmtpResult) -> CheckResult:
     strict = result.auth is not None  # --auth: a mail client verifies, and a password is at stake
     if tls is None:
         why = "no SMTP server was reached" if result.host is None else "the dialogue ended before EHLO"
-        return CheckResult("tls", Status.ERROR, f"STARTTLS not tested: {why}")
+        return CheckResult(CheckId.TLS, Status.ERROR, f"STARTTLS not tested: {why}")
     details = tls.to_dict()
     if tls.established:
         facts = [tls.subject, tls.issuer, f"expires {tls.not_after}"]
@@ -307,29 +296,29 @@ def tls_check(result: SmtpResult) -> CheckResult:
         evidence = [Evidence(f"smtp {where} EHLO", [f"extensions: {offered}"], note=tls.error)]
     if tls.error:
         summary = f"STARTTLS with {where} failed: {tls.error}"
-        return CheckResult("tls", Status.FAIL, summary, details, evidence, FAULT_FIXES["tls"])
+        return CheckResult(CheckId.TLS, Status.FAIL, summary, details, evidence, advice.tls_fix(result))
     if not tls.offered:
         return CheckResult(
-            "tls",
+            CheckId.TLS,
             Status.FAIL if strict else Status.WARN,
             f"{where} does not offer STARTTLS: mail to it travels in clear text",
             details,
             evidence,
-            "Enable STARTTLS on the receiving server (Postfix: smtpd_tls_security_level = may).",
+            advice.no_starttls_fix(result),
         )
     if not tls.established:
         return CheckResult(
-            "tls", Status.ERROR, f"STARTTLS offered by {where} but not tried", details, evidence
+            CheckId.TLS, Status.ERROR, f"STARTTLS offered by {where} but not tried", details, evidence
         )
     head = f"{tls.version} {tls.cipher}".strip()
     if tls.verified:
         summary = f"{head}; certificate valid for {tls.hostname} until {tls.not_after[:10]}"
-        return CheckResult("tls", Status.PASS, summary, details, evidence)
+        return CheckResult(CheckId.TLS, Status.PASS, summary, details, evidence)
     if tls.verified is None:
         summary = f"{head}; the certificate could not be fully checked: {tls.unchecked}"
-        return CheckResult("tls", Status.WARN, summary, details, evidence)
+        return CheckResult(CheckId.TLS, Status.WARN, summary, details, evidence)
     return CheckResult(
-        "tls",
+        CheckId.TLS,
         Status.FAIL if strict else Status.WARN,
         f"{head}; the certificate does not verify: {'; '.join(tls.problems)}",
         details,

@@ -2,7 +2,7 @@
 
 Run on demand from the repository root: `.venv/bin/python tests/bench/bench_catalogue.py [N]`.
 
-The replies are the servers' own texts from tests/data (seed and provider TSVs), each also embedded in a
+The replies are the servers' own texts from tests/data (seed, provider and single-reply TSVs), each also in a
 Postfix log line and in another letter case, cycled to N (default 100,000): the mix `mxprobe explain -` meets
 in a log. Each reply goes the whole way: found in the text, then matched (`catalogue.explain`).
 """
@@ -26,14 +26,14 @@ RUNS = 11
 
 def reply_texts() -> list[str]:
     texts = []
-    for name in ("seed-replies.tsv", "provider-replies.tsv"):
+    for name in ("seed-replies.tsv", "provider-replies.tsv", "single-replies.tsv"):
         path = DATA / name
         if not path.exists():
             print(f"note: {path} is missing; benchmarking without it", file=sys.stderr)
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
-                texts.append(line.split("\t")[-1])
+                texts.append(line.split("\t")[-1].replace("\\n", "\n"))
     return texts
 
 
@@ -52,8 +52,9 @@ def workload(n: int) -> list[str]:
     return [forms[i % len(forms)] for i in range(n)]
 
 
-def rate(n: int) -> tuple[float, float, int]:
-    """(replies/s including the first load, the catalogue load in seconds, entries)."""
+def rate(n: int) -> tuple[float, float, float, int]:
+    """(replies/s of wall time, replies per CPU second, the catalogue load in seconds, entries). The CPU
+    figure holds steady when the machine is shared; the wall figure is what one idle core gives."""
     sys.path.insert(0, str(ROOT))
     texts = workload(n)
     start = time.perf_counter()
@@ -62,12 +63,12 @@ def rate(n: int) -> tuple[float, float, int]:
     entries = len(catalogue.entries())
     loaded = time.perf_counter() - start
     explain = catalogue.explain
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     misses = sum(1 for text in texts if explain(text) is None)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if misses:
         print(f"note: {misses} texts held no SMTP reply", file=sys.stderr)
-    return n / elapsed, loaded, entries
+    return n / elapsed, n / cpu, loaded, entries
 
 
 def cold_start(command: list[str]) -> tuple[float, float]:
@@ -92,11 +93,12 @@ def cold_start(command: list[str]) -> tuple[float, float]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    per_second, loaded, entries = rate(n)
+    per_second, per_cpu_second, loaded, entries = rate(n)
     print(f"catalogue: {entries} entries, loaded and compiled in {loaded * 1000:.1f} ms")
-    verdict = "ok" if per_second >= TARGET_RATE else "BELOW TARGET"
+    verdict = "ok" if per_cpu_second >= TARGET_RATE else "BELOW TARGET"
     print(
-        f"match: {per_second:,.0f} replies/s, {n:,} replies, one core (target >= {TARGET_RATE:,}) {verdict}"
+        f"match: {per_second:,.0f} replies/s wall, {per_cpu_second:,.0f} per CPU second, {n:,} replies, "
+        f"one core (target >= {TARGET_RATE:,} per CPU second) {verdict}"
     )
     reply = "550 5.1.1 user unknown"
     script = Path(sys.executable).with_name("mxprobe")

@@ -4,7 +4,7 @@
 
 Generates a Postfix log of LINES lines (default 1,000,000) in a temporary file with tests/maillog_gen.py (the
 generator the tests check the summary against), then runs what `mxprobe explain --summary --file LOG` runs
-(read_lines -> LogReader -> Summary) in this process, on one core, and prints lines per second (target >=
+(text_lines -> LogReader -> Summary) in this process, on one core, and prints lines per second (target >=
 200,000) and records per second, and the peak memory (getrusage) after a tenth of the log and after all of
 it: flat memory means the two are close. A second log of only delivery-record lines (no connect, qmgr,
 cleanup lines) shows the worst case, every line matched.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(TESTS))  # maillog_gen, as tests/conftest.py's pythonpath
 from maillog_gen import Expected, write_postfix_log  # noqa: E402
 
 from mxprobe import catalogue, maillog  # noqa: E402
-from mxprobe.replies import read_lines  # noqa: E402
+from mxprobe.inputs import text_lines  # noqa: E402
 
 TARGET = 200_000
 
@@ -38,7 +38,7 @@ def summarise(path: Path, cat: catalogue.Catalogue) -> tuple[float, dict[str, ob
     reader = maillog.LogReader()
     start = time.process_time()
     with path.open("rb") as f:
-        result = maillog.Summary(cat).add_all(reader.records(read_lines(f)))
+        result = maillog.Summary(cat).add_all(reader.records(text_lines(f)))
     seconds = time.process_time() - start
     return seconds, result.to_dict(reader), result
 

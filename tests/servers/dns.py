@@ -30,8 +30,11 @@ What it answers (every answer has AA set and never AD):
 
 Faults, by name: `faults={"name.": kind}` at construction or `srv.set_fault("name.", kind)` at any time
 (`None` clears it). A key is an exact name, or `*.suffix.` for every name strictly below `suffix.`; the most
-specific key wins. Kinds: `drop` (never answer: the client times out), `servfail`, `refused`,
-`truncate_udp` (UDP gets TC=1 and no answer; TCP gets the full answer). `delay` (seconds, every answer) and
+specific key wins. Kinds: `drop` (never answer: the client times out), an rcode other than NOERROR and
+NXDOMAIN (`servfail`, `refused`, `notimp`, `formerr`, `yxdomain`, `notauth`, `rcode12` (unassigned),
+`badvers` (16: an extended rcode, sent in an OPT record even to a query without one): that rcode, no
+records), `truncate_udp` (UDP gets TC=1 and no answer; TCP gets the full answer). `delay` (seconds, every
+answer) and
 `delays={"name.": seconds}` / `srv.set_delay(...)` (per name, overriding `delay`) slow answers down without
 blocking others. `srv.reset()` restores the faults given at construction and clears the log.
 
@@ -39,29 +42,7 @@ The query log: `srv.queries` is a list of `Query(qname, qtype, transport, at)` (
 trailing dot, qtype a name such as "TXT", transport "udp" or "tcp", `at` from `time.monotonic()`, enough to
 compute a rate), `srv.count(qname, qtype)` counts, `srv.reset_log()` clears. Faulted queries are logged too.
 
-Zone file dialect (BIND syntax as dnslib parses it; one file may hold several zones):
-
-    ; infra.test.zone                       comments start with ';'
-    $ORIGIN infra.test.                     ; relative names below are relative to this
-    $TTL 300                                ; default TTL (300 when absent)
-    @       SOA   ns1 hostmaster 1 3600 600 86400 300   ; a zone is declared by its SOA, once
-    @       MX    10 mx1                    ; relative target -> mx1.infra.test.
-    mx1     A     192.0.2.25
-            AAAA  2001:db8::25              ; leading blank: same owner as the line before
-    long    TXT   "a string of any length"  ; split into 255-byte strings on the wire
-    dkim    TXT   ( "v=DKIM1; k=rsa; "      ; parentheses join lines; each quoted
-                    "p=MIGf..." )           ; string stays a separate string
-    *.wild  A     192.0.2.42                ; wildcard
-
-- Records need a zone: an SOA at or above their name, in any loaded file. Records of one zone may be spread
-  over several files: to add PTRs to a shared reverse zone (declared in `reverse.zone`), write
-  `$ORIGIN 2.0.192.in-addr.arpa.` and the records in your own file, without a second SOA (that is an error).
-- Names before the first `$ORIGIN` are relative to the file name without `.zone`.
-- Supported: `$ORIGIN`, `$TTL`, `@`, TTL and class IN before the type (in that order), every type dnslib knows
-  (A AAAA MX TXT PTR CNAME NS SOA SRV CAA TLSA DS DNSKEY RRSIG ...). Not supported: `$INCLUDE`, `$GENERATE`,
-  class before TTL, `\\DDD` escapes, delegation (an NS below an apex is data, not a referral).
-- In a test, a zone can be a dict `{apex: text}`: the text is zone-file text with `$ORIGIN` preset to the apex
-  and an SOA added when it has none.
+The zones (files in tests/zones/ and their dialect, or text in a test) and their lookups: servers/zones.py.
 """
 
 from __future__ import annotations
@@ -73,8 +54,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast, get_args
 
@@ -85,206 +65,34 @@ from dnslib import (
     OPCODE,
     QTYPE,
     RCODE,
-    RD,
-    RDMAP,
     RR,
-    TXT,
+    DNSBuffer,
     DNSHeader,
-    DNSLabel,
     DNSRecord,
-    ZoneParser,
 )
 
 from servers.base import BackgroundServer
+from servers.zones import ZONES_DIR, Answer, Name, ZoneError, Zones, ZoneSource, name_key, name_text
 
-ZONES_DIR = Path(__file__).resolve().parent.parent / "zones"
-DEFAULT_TTL = 300
-MAX_CNAME_CHAIN = 16
+__all__ = ["FAULT_KINDS", "ZONES_DIR", "DnsServer", "FaultKind", "Query", "ZoneError", "ZoneSource", "Zones"]
+
 UDP_LIMIT = 512  # without EDNS (RFC 1035); dnspython's resolver does not send EDNS by default
 EDNS_PAYLOAD = 1232  # what this server advertises, as recommended by DNS flag day 2020
 UDP_RCVBUF = 1 << 22  # absorbs bursts of hundreds of queries (rate tests) without kernel drops
 
-FaultKind = Literal["drop", "servfail", "refused", "truncate_udp"]
+FaultKind = Literal[
+    "drop",
+    "servfail",
+    "refused",
+    "notimp",
+    "formerr",
+    "yxdomain",
+    "notauth",
+    "rcode12",
+    "badvers",
+    "truncate_udp",
+]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-ZoneSource = Path | Mapping[str, str]
-
-Name = tuple[bytes, ...]  # lower-case labels, root excluded: the key of every lookup
-
-
-def name_key(name: str | DNSLabel) -> Name:
-    labels = name.label if isinstance(name, DNSLabel) else DNSLabel(name).label
-    return tuple(label.lower() for label in labels)
-
-
-def name_text(name: Name) -> str:
-    return ".".join(label.decode("ascii", "backslashreplace") for label in name) + "."
-
-
-def zone_files(*folders: Path) -> list[Path]:
-    """Every `*.zone` file of the folders, in a stable order."""
-    return sorted(path for folder in folders for path in folder.glob("*.zone"))
-
-
-class ZoneError(ValueError):
-    """A zone file the server cannot serve faithfully; raised at load time, naming the file."""
-
-
-class _Parser(ZoneParser):  # type: ignore[misc]
-    """dnslib's parser, except that a TXT string longer than 255 bytes is split instead of refused."""
-
-    def parse_rr(self, rr: list[str]) -> RR:
-        owner = self.parse_label(rr.pop(0))
-        ttl = int(rr.pop(0)) if rr[0].isdigit() else self.ttl
-        rclass = rr.pop(0) if rr[0] in ("IN", "CH", "HS") else "IN"
-        rtype = rr.pop(0)
-        rdata: RD
-        if rtype == "TXT":
-            rdata = TXT([chunk for text in rr for chunk in _split255(text.encode())])
-        else:
-            rdata = RDMAP.get(rtype, RD).fromZone(rr, self.origin)
-        return RR(
-            rname=owner, ttl=ttl, rclass=getattr(CLASS, rclass), rtype=getattr(QTYPE, rtype), rdata=rdata
-        )
-
-
-def _split255(data: bytes) -> list[bytes]:
-    return [data[i : i + 255] for i in range(0, len(data), 255)] or [b""]
-
-
-def _parse(text: str, origin: str, where: str) -> list[RR]:
-    try:
-        return list(_Parser(text, origin=origin, ttl=DEFAULT_TTL))
-    except Exception as exc:  # dnslib raises a mix of DNSError, ValueError, KeyError, IndexError
-        raise ZoneError(f"{where}: cannot parse zone text: {type(exc).__name__}: {exc}") from exc
-
-
-def _default_soa(apex: str) -> str:
-    return f"@ SOA ns1.{apex} hostmaster.{apex} 1 3600 600 86400 {DEFAULT_TTL}\n"
-
-
-@dataclass
-class Answer:
-    rcode: int
-    answer: list[RR] = field(default_factory=list)
-    authority: list[RR] = field(default_factory=list)
-    additional: list[RR] = field(default_factory=list)
-
-
-class Zones:
-    """The records of every zone served, indexed for the lookups of an authoritative server.
-
-    Sources: a folder (all its *.zone), a zone file, or a dict {apex: zone text}; or a list of those.
-    Replacing `server.zones` with a new `Zones` changes the answers of a running server.
-    """
-
-    def __init__(self, sources: ZoneSource | Iterable[ZoneSource] = ZONES_DIR) -> None:
-        self.nodes: dict[Name, dict[int, list[RR]]] = {}
-        self.soa: dict[Name, tuple[RR, str]] = {}  # apex -> (SOA, where it was declared)
-        self._ents: set[Name] = set()
-        records = [
-            (rr, where) for text, origin, where in _texts(sources) for rr in _parse(text, origin, where)
-        ]
-        for rr, where in records:
-            if rr.rtype == QTYPE.SOA:
-                apex = name_key(rr.rname)
-                if apex in self.soa:
-                    raise ZoneError(f"{where}: second SOA for {rr.rname} (first in {self.soa[apex][1]})")
-                self.soa[apex] = (rr, where)
-        for rr, where in records:
-            owner = name_key(rr.rname)
-            zone = self.zone_of(owner)
-            if zone is None:
-                raise ZoneError(
-                    f"{where}: {rr.rname} {QTYPE.get(rr.rtype)} is outside every zone (add an SOA)"
-                )
-            self.nodes.setdefault(owner, {}).setdefault(rr.rtype, []).append(rr)
-            self._ents.update(owner[i:] for i in range(1, len(owner) - len(zone)))
-        for owner, node in self.nodes.items():
-            if QTYPE.CNAME in node and set(node) - {QTYPE.CNAME, QTYPE.RRSIG, QTYPE.NSEC}:
-                raise ZoneError(f"{name_text(owner)} has a CNAME and other data (RFC 1034 3.6.2)")
-
-    def zone_of(self, name: Name) -> Name | None:
-        """The apex of the closest enclosing zone, or None when no zone served here holds the name."""
-        return next((name[i:] for i in range(len(name) + 1) if name[i:] in self.soa), None)
-
-    def lookup(self, qname: Name, qtype: int, dnssec: bool = False) -> Answer | None:
-        """The authoritative answer for (qname, qtype), or None when qname is outside every zone."""
-        apex = self.zone_of(qname)
-        if apex is None:
-            return None
-        result = Answer(RCODE.NOERROR)
-        name, seen = qname, {qname}
-        while True:
-            node = self._node(name, apex)
-            if node is None:
-                result.rcode = RCODE.NXDOMAIN
-                result.authority = self._soa(apex, dnssec)
-                return result
-            wanted = [t for t in node if t != QTYPE.RRSIG] if qtype == QTYPE.ANY else [qtype]
-            found = [t for t in wanted if t in node]
-            if found:
-                for rtype in found:
-                    result.answer += self._rrset(node, name, rtype, dnssec)
-                result.additional = self._glue(result.answer)
-                return result
-            if QTYPE.CNAME not in node:
-                result.authority = self._soa(apex, dnssec)
-                return result
-            result.answer += self._rrset(node, name, QTYPE.CNAME, dnssec)
-            name = name_key(node[QTYPE.CNAME][0].rdata.label)
-            next_apex = self.zone_of(name)
-            if next_apex is None or name in seen or len(seen) > MAX_CNAME_CHAIN:
-                return result  # the client follows the chain (or detects the loop) itself
-            apex = next_apex
-            seen.add(name)
-
-    def _node(self, name: Name, apex: Name) -> dict[int, list[RR]] | None:
-        """The records at `name` ({} for an empty non-terminal), a wildcard's, or None: NXDOMAIN."""
-        if name in self.nodes:
-            return self.nodes[name]
-        if name in self._ents or name == apex:
-            return {}
-        for i in range(1, len(name) - len(apex) + 1):  # the closest encloser, then its wildcard
-            encloser = name[i:]
-            if encloser in self.nodes or encloser in self._ents or encloser == apex:
-                return self.nodes.get((b"*", *encloser))
-        return None
-
-    def _rrset(self, node: dict[int, list[RR]], name: Name, rtype: int, dnssec: bool) -> list[RR]:
-        rrs = node[rtype]
-        if dnssec:
-            rrs = rrs + [sig for sig in node.get(QTYPE.RRSIG, []) if sig.rdata.covered == rtype]
-        if name_key(rrs[0].rname) == name:
-            return rrs
-        owner = DNSLabel(list(name))  # synthesised from a wildcard: the owner is the name asked
-        return [RR(rname=owner, rtype=rr.rtype, rclass=rr.rclass, ttl=rr.ttl, rdata=rr.rdata) for rr in rrs]
-
-    def _soa(self, apex: Name, dnssec: bool) -> list[RR]:
-        return self._rrset(self.nodes[apex], apex, QTYPE.SOA, dnssec)
-
-    def _glue(self, answer: list[RR]) -> list[RR]:
-        glue: list[RR] = []
-        for rr in answer:
-            if rr.rtype in (QTYPE.MX, QTYPE.NS):
-                node = self.nodes.get(name_key(rr.rdata.label), {})
-                glue += [addr for rtype in (QTYPE.A, QTYPE.AAAA) for addr in node.get(rtype, [])]
-        return glue
-
-
-def _texts(sources: ZoneSource | Iterable[ZoneSource]) -> Iterator[tuple[str, str, str]]:
-    """(zone text, origin, where) for every source; folders expand to their *.zone files."""
-    items: Iterable[ZoneSource] = [sources] if isinstance(sources, Path | Mapping) else sources
-    for item in items:
-        if isinstance(item, Mapping):
-            for apex, text in item.items():
-                origin = apex if apex.endswith(".") else apex + "."
-                has_soa = any(rr.rtype == QTYPE.SOA for rr in _parse(text, origin, f"zone {origin}"))
-                yield ("" if has_soa else _default_soa(origin)) + text, origin, f"zone {origin}"
-        elif item.is_dir():
-            for path in zone_files(item):
-                yield path.read_text(encoding="utf-8"), path.name.removesuffix(".zone") + ".", str(path)
-        else:
-            yield item.read_text(encoding="utf-8"), item.name.removesuffix(".zone") + ".", str(item)
 
 
 class Query(NamedTuple):
@@ -355,6 +163,7 @@ class DnsServer(BackgroundServer):
         self._log_lock = threading.Lock()
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
+        self._packed: dict[tuple[int, int], tuple[RR, bytes]] = {}  # SOA records packed for `_empty_reply`
 
     # -- for tests -------------------------------------------------------------------------------------------
     @property
@@ -400,7 +209,7 @@ class DnsServer(BackgroundServer):
 
     # -- serving ---------------------------------------------------------------------------------------------
     async def _open(self) -> None:
-        tcp_sock, udp_sock = _bind_pair(self.host, self.port)
+        tcp_sock, udp_sock = bind_pair(self.host, self.port)
         self.port = tcp_sock.getsockname()[1]
         loop = asyncio.get_running_loop()
         self._udp, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self), sock=udp_sock)
@@ -414,17 +223,24 @@ class DnsServer(BackgroundServer):
 
     def handle(self, data: bytes, transport: str, send: Callable[[bytes], None]) -> None:
         """One query: log it, then answer now, later (delay) or never (drop)."""
-        try:
-            request = DNSRecord.parse(data)
-        except Exception:  # not DNS: a real server ignores it too
-            return
-        qname = name_key(request.q.qname) if request.questions else ()
+        plain = _plain_question(data)
+        request: DNSRecord | None = None
+        if plain is None:
+            try:
+                request = DNSRecord.parse(data)
+            except Exception:  # not DNS: a real server ignores it too
+                return
+            qname, qtype = (name_key(request.q.qname) if request.questions else ()), request.q.qtype
+        else:
+            qname, qtype = plain
         with self._log_lock:
-            self._log.append(Query(name_text(qname), QTYPE.get(request.q.qtype), transport, time.monotonic()))
+            self._log.append(Query(name_text(qname), QTYPE.get(qtype), transport, time.monotonic()))
         fault = self._faults.get(qname)
         if fault == "drop":
             return
-        reply = self.respond(request, transport, fault)
+        reply = self._empty_reply(data, qname, qtype) if plain is not None and fault is None else None
+        if reply is None:
+            reply = self.respond(request or DNSRecord.parse(data), transport, fault)
         delay = self._delays.get(qname)
         delay = self.delay if delay is None else delay
         if delay > 0:
@@ -432,12 +248,29 @@ class DnsServer(BackgroundServer):
         else:
             send(reply)
 
+    def _empty_reply(self, data: bytes, qname: Name, qtype: int) -> bytes | None:
+        """The NXDOMAIN or NODATA reply to a plain query, packed without dnslib (most of a blocklist pool's
+        queries: the benchmarks need a server faster than the client); None for any other answer. The
+        bytes are those `respond()` would pack: AA, RD copied, the question as asked, the zone's SOA."""
+        found = self.zones.lookup(qname, qtype)
+        if found is None or found.answer or found.additional or len(found.authority) != 1:
+            return None
+        soa, offset = found.authority[0], len(data)
+        cached = self._packed.get((id(soa), offset))
+        if cached is None or cached[0] is not soa:  # the RR is kept in the entry: its id cannot be reused
+            buffer = DNSBuffer(bytes(offset))  # compression pointers are offsets: pack it where it goes
+            buffer.offset = offset
+            soa.pack(buffer)
+            cached = self._packed[id(soa), offset] = (soa, bytes(buffer.data[offset:]))
+        flags = bytes([0x84 | (data[2] & 0x01), found.rcode])  # QR, AA, RD as asked; RA clear
+        return data[:2] + flags + b"\x00\x01\x00\x00\x00\x01\x00\x00" + data[12:] + cached[1]
+
     def respond(self, request: DNSRecord, transport: str, fault: FaultKind | None = None) -> bytes:
         """The reply to one query, packed for `transport` (truncated over UDP when it does not fit)."""
         opt = next((rr for rr in request.ar if rr.rtype == QTYPE.OPT), None)
         found: Answer | None = None
-        if fault in ("servfail", "refused"):
-            rcode = RCODE.SERVFAIL if fault == "servfail" else RCODE.REFUSED
+        if fault in _FAULT_RCODES:
+            rcode = _FAULT_RCODES[fault]
         elif request.header.opcode != OPCODE.QUERY:
             rcode = RCODE.NOTIMP
         elif len(request.questions) != 1:
@@ -472,11 +305,12 @@ class DnsServer(BackgroundServer):
             ra=0,
             rd=request.header.rd,
             opcode=request.header.opcode,
-            rcode=rcode,
+            rcode=rcode & 0xF,
         )
         reply = DNSRecord(header, questions=list(request.questions))
-        if opt is not None:
-            reply.add_ar(EDNS0(udp_len=EDNS_PAYLOAD, flags="do" if opt.edns_do else ""))
+        if opt is not None or rcode > 0xF:  # the upper 8 bits of an extended rcode go in OPT (RFC 6891 6.1.3)
+            flags = "do" if opt is not None and opt.edns_do else ""
+            reply.add_ar(EDNS0(udp_len=EDNS_PAYLOAD, ext_rcode=rcode >> 4, flags=flags))
         return reply
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -511,6 +345,23 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.server.handle(data, "udp", lambda reply: transport.sendto(reply, addr))
 
 
+def _plain_question(data: bytes) -> tuple[Name, int] | None:
+    """(qname, qtype) of a query with one uncompressed question of class IN and nothing else (no EDNS);
+    None for anything else (dnslib parses those)."""
+    if len(data) < 17 or data[2] & 0xF8 or data[4:12] != b"\x00\x01\x00\x00\x00\x00\x00\x00":
+        return None
+    labels, pos = [], 12
+    while data[pos]:
+        end = pos + 1 + data[pos]
+        if data[pos] > 63 or end >= len(data):
+            return None
+        labels.append(data[pos + 1 : end].lower())
+        pos = end
+    if pos + 5 != len(data) or data[pos + 3 : pos + 5] != b"\x00\x01":
+        return None
+    return tuple(labels), data[pos + 1] << 8 | data[pos + 2]
+
+
 def _pack(record: DNSRecord) -> bytes:
     data: bytes = record.pack()
     return data
@@ -521,12 +372,24 @@ async def _later(delay: float, send: Callable[[bytes], None], reply: bytes) -> N
     send(reply)
 
 
+_FAULT_RCODES = {
+    "servfail": RCODE.SERVFAIL,
+    "refused": RCODE.REFUSED,
+    "notimp": RCODE.NOTIMP,
+    "formerr": RCODE.FORMERR,
+    "yxdomain": 6,
+    "notauth": 9,
+    "rcode12": 12,
+    "badvers": 16,
+}
+
+
 def _check_fault(kind: str) -> None:
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown DNS fault {kind!r}: use one of {', '.join(FAULT_KINDS)}")
 
 
-def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
+def bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
     """A TCP and a UDP socket bound to the same port (a free one when port is 0)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(100):

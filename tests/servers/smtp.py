@@ -8,8 +8,9 @@ Scripted server::
     from servers.smtp import ScriptedSmtpServer, postfix_like, greylisting, FaultyServer
     with ScriptedSmtpServer(rcpt="550 5.1.1 <{address}>: Recipient address rejected: User unknown") as srv:
         ...  # connect to srv.host, srv.port
-    srv.verbs                                   # ["EHLO", "MAIL", "RCPT", "RSET", "QUIT"]: assert no DATA
+    srv.verbs                                   # ["EHLO", "MAIL", "RCPT", "QUIT"]: assert no DATA
     srv.transcript                              # every line both ways: Line(session, source, text, tls)
+    srv.received                                # every byte the clients wrote, read as a command or not
 
 Each phase (`banner`, `ehlo`, `helo`, `starttls`, `auth`, `mail`, `rcpt`, `data`, `rset`, `noop`, `quit`,
 `vrfy`, `unknown`) takes a reply or a function of the `Command`:
@@ -27,7 +28,10 @@ Built in: EHLO lists `extensions`, then STARTTLS when `tls` (an `ssl.SSLContext`
 given (or `offer_starttls=True`), then `AUTH PLAIN LOGIN` when `users={"name": "password"}` is given (only
 after TLS with `auth_requires_tls=True`); STARTTLS upgrades the connection; AUTH checks the users (235 or
 535). DATA is never accepted (554): mxprobe must never send it, and `verbs` shows whether it did.
-`reply_delay` slows every reply (benchmarks). `peers` lists the client address of each connection.
+`reply_delay` slows every reply, one after the other (a slow server); `latency` delays the delivery of what
+the server writes without holding up the next command (a long network path: replies to commands that came
+in one write, PIPELINING, all arrive one `latency` later). `peers` lists the client address of each
+connection.
 
 Presets (functions returning a configured, not yet started server; keyword arguments override anything):
 `postfix_like(reject=...)` with Postfix's exact texts, `netease_like(reject=...)`, `gmail_like(reject=...)`
@@ -45,10 +49,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import inspect
 import socket
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +99,8 @@ class Session:
     tls: bool = False
     user: str | None = None
     closed: bool = False
+    _in_flight: asyncio.Queue[tuple[float, bytes]] = field(default_factory=asyncio.Queue, repr=False)
+    _courier: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def send(self, text: str) -> None:
         """Send a reply (lines separated by "\\n"), CRLF added."""
@@ -105,8 +113,29 @@ class Session:
         """Send raw bytes (garbage, HTTP, half a line ...)."""
         if record:
             self.server.record(self, "server", data.decode("utf-8", "replace"))
+        if self.server.latency:
+            self._in_flight.put_nowait((time.monotonic() + self.server.latency, data))
+            if self._courier is None:
+                self._courier = asyncio.ensure_future(self._deliver())
+            return
         self.writer.write(data)
         await self.writer.drain()
+
+    async def flush(self) -> None:
+        """Deliver what is still on its way (`latency`), then stop the courier."""
+        if self._courier is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._in_flight.join(), self.server.latency + CLOSE_TIMEOUT)
+        self._courier.cancel()
+
+    async def _deliver(self) -> None:
+        """Write each piece when its latency has passed, in order (a network path, not a slow server)."""
+        while True:
+            due, data = await self._in_flight.get()
+            await asyncio.sleep(max(due - time.monotonic(), 0.0))
+            self.writer.write(data)
+            self._in_flight.task_done()
 
     async def readline(self, source: Literal["client", "auth"] = "client") -> str | None:
         raw = await self.reader.readline()
@@ -169,6 +198,7 @@ class ScriptedSmtpServer(BackgroundServer):
         users: Mapping[str, str] | None = None,
         auth_requires_tls: bool = False,
         reply_delay: float = 0.0,
+        latency: float = 0.0,
         banner: Handler = "220 {hostname} ESMTP mxprobe test server",
         ehlo: Handler | None = None,
         helo: Handler = "250 {hostname}",
@@ -192,6 +222,7 @@ class ScriptedSmtpServer(BackgroundServer):
         self.users = dict(users or {})
         self.auth_requires_tls = auth_requires_tls
         self.reply_delay = reply_delay
+        self.latency = latency
         self.replies: dict[str, Handler] = {
             "CONNECT": banner,
             "EHLO": ehlo or self._ehlo,
@@ -209,6 +240,7 @@ class ScriptedSmtpServer(BackgroundServer):
         }
         self._lock = threading.Lock()
         self._transcript: list[Line] = []
+        self._received: list[bytes] = []
         self._peers: list[str] = []
         self._attempts: Counter[tuple[str, str]] = Counter()
         self._server: asyncio.Server | None = None
@@ -229,6 +261,19 @@ class ScriptedSmtpServer(BackgroundServer):
         return [text.split(" ", 1)[0].upper() for text in self.commands]
 
     @property
+    def received(self) -> bytes:
+        """Every byte the clients wrote (inside TLS: after decryption), all sessions, whether or not the
+        server read it as a command: what reached the socket, not what the dialogue got to."""
+        with self._lock:
+            return b"".join(self._received)
+
+    @property
+    def received_chunks(self) -> list[bytes]:
+        """`received` as the reads delivered it: commands written at once (PIPELINING) arrive together."""
+        with self._lock:
+            return list(self._received)
+
+    @property
     def peers(self) -> list[str]:
         with self._lock:
             return list(self._peers)
@@ -247,6 +292,14 @@ class ScriptedSmtpServer(BackgroundServer):
             self._server.close()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        feed = reader.feed_data
+
+        def tee(data: bytes) -> None:  # the protocol hands every byte to the reader: record them first
+            with self._lock:
+                self._received.append(bytes(data))
+            feed(data)
+
+        reader.feed_data = tee  # type: ignore[method-assign,assignment]
         await self.converse(self._converse(reader, writer))
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -264,6 +317,7 @@ class ScriptedSmtpServer(BackgroundServer):
         except (ConnectionError, ssl.SSLError, ValueError, TimeoutError):
             pass  # the client went away, a TLS handshake failed, or a line was too long: the session is over
         finally:
+            await session.flush()
             await _close_writer(writer)
 
     async def _dispatch(self, session: Session, verb: str, arg: str) -> None:

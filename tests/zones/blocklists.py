@@ -7,6 +7,7 @@ the machine. `options()` / `records()`: a blocklist test's Options, and its per-
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ def listing_code(zone: blocklists.Zone) -> str:
     """An answer the zone's data reads as a listing (its first documented code, or 127.0.0.2)."""
     if zone.bits:
         return f"127.0.0.{sum(zone.bits)}"
-    return zone.codes.first_code() or "127.0.0.2"
+    codes = [*zone.codes.exact, *(first for first, _, _ in zone.codes.ranges)]
+    return str(ipaddress.IPv4Address(min(codes))) if codes else "127.0.0.2"
 
 
 def catalogue_zones(*, keys: dict[str, str] | None = None) -> dict[str, str]:
