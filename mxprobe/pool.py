@@ -46,7 +46,6 @@ _EOL = re.compile(rb"\r\n|\r|\n")
 MAX_SKIPPED = 20  # junk lines named one by one; the rest are counted
 WORKERS = 32  # probes alive at once
 WINDOW = 4 * WORKERS  # results held back, at most, to keep the input order
-POOL_CHECKS = tuple(s.id for s in registry.checks() if s.in_pool)  # the built-in ones, for the benchmark
 
 
 def _network(text: str, where: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

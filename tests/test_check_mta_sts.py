@@ -53,7 +53,7 @@ class PolicyServer(BackgroundServer):
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
         context = self.cert.server_context()
-        context.sni_callback = lambda _sock, name, _ctx: self._names.append(name)  # type: ignore[assignment,misc]
+        context.sni_callback = lambda _sock, name, _ctx: self._names.append(name)
 
         def accepted() -> asyncio.Protocol:  # called at TCP accept, before the TLS handshake
             self.connections += 1
@@ -127,7 +127,7 @@ async def _probe(
     if smtp is not None:
         options.port = smtp.port
     if https is not None:
-        options.https_port = https.port  # type: ignore[attr-defined]  # proposed Options field
+        options.https_port = https.port
     target = build_target(domain, ip=SENDING_IP, mx=mx, port=options.port)
     report = await run(target, options)
     return {c.id: c for c in report.checks}
@@ -295,7 +295,7 @@ async def test_policy_host_that_does_not_answer_is_an_error(sts_dns: DnsServer) 
         bound.bind(("127.0.0.1", 0))
         port = bound.getsockname()[1]
         options = Options(nameservers=[parse_nameserver(sts_dns.address)], only=["mta-sts"], fetch=True)
-        options.https_port = port  # type: ignore[attr-defined]
+        options.https_port = port
         report = await run(build_target("sts.auth.test", ip=SENDING_IP), options)
     result = report.check("mta-sts")
     assert result is not None

@@ -8,7 +8,6 @@ import asyncio
 import datetime
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypedDict
 
 from mxprobe.config import SECRETS, Origin
@@ -167,7 +166,3 @@ def ignored_in_pool(flags: ProbeFlags) -> None:
             f"{', '.join(ignored)} do not apply to a pool: each IP is checked alone, with its PTR name "
             "as HELO (give --from for SPF)"
         )
-
-
-def ip_file_path(flags: ProbeFlags) -> Path | None:
-    return None if flags.ip_file is None else Path(flags.ip_file)

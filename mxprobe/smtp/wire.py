@@ -43,10 +43,6 @@ class Reply:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    def bodies(self) -> list[str]:
-        """Each line without its code and separator (the EHLO keywords)."""
-        return [line[4:] for line in self.lines]
-
 
 @dataclass
 class ReadError(Exception):
