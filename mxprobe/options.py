@@ -95,7 +95,17 @@ def validated(options: Options) -> Options:
             validate_key(key, KEY_OPTIONS[name])  # letters and digits only: no control character either
     if options.source is not None:
         options.source = validate.ip(options.source, "--source")
+    credentials(options)
     return options
+
+
+def credentials(options: Options) -> None:
+    """Refuse AUTH credentials that are not valid UTF-8 before any query (InputError, none of them shown);
+    the CLI calls it again once the password is read from the environment, the config file or a prompt."""
+    if options.auth_user is not None or options.auth_password is not None:
+        from mxprobe.smtp.scrub import utf8_credentials
+
+        utf8_credentials(options.auth_user, options.auth_password)
 
 
 FORMATS = ("text", "json", "md", "html")

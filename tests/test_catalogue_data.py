@@ -160,3 +160,23 @@ def test_there_are_chinese_texts_to_check() -> None:
 def test_chinese_texts_use_full_width_punctuation() -> None:
     bad = [(where, text) for where, text in CHINESE if _HALF_WIDTH.search(text)]
     assert not bad, f"{len(bad)} Chinese texts with half-width punctuation, first: {bad[:3]}"
+
+
+def test_advice_gives_mxprobe_the_senders_domain() -> None:
+    """mxprobe's domain argument is the sender's: advice never runs it on the recipient's domain."""
+    wrong = ("mxprobe RECIPIENT-DOMAIN", "mxprobe 收件域名")
+    bad = [p.name for p in TOML_FILES for w in wrong if w in p.read_text(encoding="utf-8")]
+    assert not bad
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_receivers_broken_tls_is_the_receivers_to_fix(lang: str) -> None:
+    """Postfix's `454 4.7.0 TLS not available due to local problem` is the receiving server's fault."""
+    from mxprobe import catalogue
+    from mxprobe.registry import Cause
+
+    exp = catalogue.explain("454 4.7.0 TLS not available due to local problem")
+    assert exp is not None and exp.cause == Cause.TLS and exp.specific
+    advice = exp.advice.en if lang == "en" else exp.advice.zh
+    assert "Enable STARTTLS" not in advice and "启用STARTTLS" not in advice
+    assert "postmaster" in advice

@@ -216,7 +216,10 @@ def test_a_terminal_encoding_without_the_symbols_gets_ascii(
     assert "20.100.51.198.in-addr.arpa. PTR mail.example.com." in out
 
 
-@pytest.mark.parametrize("args", [["explain", "550 5.1.1 user unknown"], ["codes"]])
+@pytest.mark.parametrize(
+    "args",
+    [["explain", "550 5.1.1 user unknown"], ["codes"], ["schema"], ["--help"], ["probe", "--help"], ["-V"]],
+)
 def test_every_command_reports_a_full_disk_in_one_line(args: list[str]) -> None:
     with open("/dev/full", "w") as full:
         done = subprocess.run([sys.executable, "-m", "mxprobe", *args], stdout=full, stderr=subprocess.PIPE,

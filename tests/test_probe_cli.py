@@ -209,3 +209,22 @@ def test_python_m_mxprobe(dns_server: DnsServer) -> None:
     data = json.loads(done.stdout)
     assert [(c["id"], c["status"]) for c in data["checks"]] == [("ptr", "pass"), ("spf", "pass")]
     assert dns_server.count("example.com", "TXT") == 1
+
+
+def test_a_password_not_in_utf8_is_refused_in_one_line_before_any_query(
+    dns_server: DnsServer, smtp_server: Any
+) -> None:
+    """MXPROBE_PASSWORD holding bytes of another encoding: exit 2, none of it shown, no DNS query, no SMTP."""
+    import os
+
+    server = smtp_server()
+    env = {k: v for k, v in os.environb.items() if not k.startswith(b"MXPROBE_")}
+    env |= {b"MXPROBE_CONFIG": b"", b"LANG": b"en_US.UTF-8", b"MXPROBE_PASSWORD": b"Geheim\xe4Wort"}
+    argv = [sys.executable, "-m", "mxprobe", "example.com", "--ip", HEALTHY_IP, "--auth", "user",
+            "--to", "user@dest.test", "--mx", f"127.0.0.1:{server.port}", "--nameserver", dns_server.address]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, env=env, timeout=60, check=False)
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2 and done.stdout == b"", stderr
+    assert stderr.startswith("mxprobe: error: ") and stderr.count("\n") == 1 and "UTF-8" in stderr
+    assert b"Geheim" not in done.stderr and b"Wort" not in done.stderr
+    assert dns_server.queries == [] and server.received == b""

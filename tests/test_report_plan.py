@@ -139,3 +139,28 @@ def test_a_refusal_proved_by_a_check_is_planned_once_and_the_receivers_part_is_t
     transcript = out.split("SMTP handshake with", 1)[1].split("What to do", 1)[0]
     assert "  S: 250 2.1.0 Ok  (" in transcript  # the server's text as sent, spacing included
     assert all(cells(line) <= 80 for line in out.splitlines())
+
+
+async def _mail_twice(cmd: Any) -> None:
+    await cmd.session.send("250 2.1.0 Ok\n250 2.1.0 Ok")  # one stale extra reply: the server's protocol fault
+
+
+@pytest.mark.parametrize("fault", ["protocol", "starttls-454", "no-starttls"])
+def test_the_receivers_handshake_faults_are_planned_for_the_receiver(
+    dns_server: DnsServer, smtp_server: Any, fault: str
+) -> None:
+    """A server that breaks SMTP, refuses STARTTLS with 454 or offers none: only its postmaster can act."""
+    from clirun import run_cli
+    from servers.smtp import ScriptedSmtpServer
+
+    scripts: dict[str, dict[str, Any]] = {
+        "protocol": {"mail": _mail_twice},
+        "starttls-454": {"offer_starttls": True},  # no TLS context: "454 4.7.0 TLS not available ..."
+        "no-starttls": {},
+    }
+    server = smtp_server(ScriptedSmtpServer(**scripts[fault]))
+    args = ["smtp.test", "--ip", "127.0.0.10", "--to", "user@dest.test", "--mx", f"127.0.0.1:{server.port}"]
+    result = run_cli(*args, "--check", "ptr", "--nameserver", dns_server.address, "--format", "json")
+    plan = json.loads(result.stdout)["plan"]
+    handshake = {a["check"]: g["actor"] for g in plan for a in g["actions"] if a["check"] in ("smtp", "tls")}
+    assert handshake and set(handshake.values()) == {"receiver"}, plan

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import typer
 
 from mxprobe import inputs
-from mxprobe.errors import InputError
+from mxprobe.errors import ExitCode, InputError
 from mxprobe.render import clean
 
 if TYPE_CHECKING:
@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from mxprobe.render.explanation import ExplanationWriter
     from mxprobe.service.explain_check import Checker
 
-# A delivered message (not a bounce) given alone: the message report writes it and returns the exit code.
-OnMessage = Callable[[bytes, bool], int]
+# A delivered message (not a bounce): the message report writes it and returns the exit code. Arguments:
+# the message, whether it was cut, and the file it came from in a folder run (None: given alone).
+OnMessage = Callable[[bytes, bool, str | None], int]
+_HEAD = 64 * 1024  # where the trace fields that make a delivered message are looked for
 # The kinds said on stdout when a message holds no failure to explain: what it is, is the explanation.
 _REPORTED = ("delivery-report", "auto-reply", "feedback", "delay", "receipt")
 
@@ -44,6 +46,8 @@ class _Run:
     written: int = 0
     messages: int = 0
     empty: list[tuple[str, Bounce]] = field(default_factory=list)  # messages without a failure
+    on_message: OnMessage | None = None  # folder runs: the delivered-message report
+    codes: list[int] = field(default_factory=list)  # exit codes of the message reports
 
 
 def explain_stream(
@@ -56,7 +60,7 @@ def explain_stream(
     first = next(found, None)
     second = next(found, None)
     if first is not None and second is None and on_message is not None and first[2].kind == "message":
-        raise typer.Exit(on_message(first[1].data, first[1].cut))
+        raise typer.Exit(on_message(first[1].data, first[1].cut, None))
     for item in [x for x in (first, second) if x is not None]:
         _one(run, *item)
     for item in found:
@@ -66,10 +70,13 @@ def explain_stream(
 
 def explain_paths(
     paths: Iterable[str], cat: Catalogue, writer: ExplanationWriter, checker: Checker | None, *,
-    as_json: bool, summary: bool = False,
-) -> None:  # fmt: skip
-    """Several inputs, or a directory or maildir: every file read as a message or an mbox."""
+    as_json: bool, summary: bool = False, on_message: OnMessage | None = None,
+) -> int:  # fmt: skip
+    """Several inputs, or a directory or maildir: every file read as a message or an mbox. A delivered
+    message goes to `on_message` (its report); the exit code is theirs combined (1 any failed, 3 any could
+    not be verified, else 0)."""
     run = _Run(cat, writer, checker, as_json, _summary() if summary else None, folder=True)
+    run.on_message = on_message
     files = 0
     for path in inputs.paths(paths):
         files += 1
@@ -82,6 +89,8 @@ def explain_paths(
     if not files:
         raise InputError("no file found in the paths given")
     _finish(run, f"{files} files")
+    failed = [c for c in run.codes if c in (ExitCode.FAILED, ExitCode.INCONCLUSIVE)]
+    return min(failed, default=ExitCode.OK)
 
 
 def _summary() -> BounceSummary:
@@ -120,6 +129,10 @@ def _parsed(
 def _one(run: _Run, name: str, message: inputs.Message, found: Bounce) -> None:
     run.messages += 1
     where = name if message.index == 1 else f"{name}, message {message.index}"
+    if run.on_message is not None and run.summary is None and _delivered(message, found):
+        run.codes.append(run.on_message(message.data, message.cut, where))
+        run.written += 1
+        return
     reported = bool(found.recipients) or str(found.kind) in _REPORTED or run.folder or run.summary is not None
     for note in found.notes if reported else ():
         _note(f"{where}: {note}")
@@ -150,6 +163,16 @@ def _one(run: _Run, name: str, message: inputs.Message, found: Bounce) -> None:
         run.written += 1
     else:
         run.empty.append((where, found))
+
+
+def _delivered(message: inputs.Message, found: Bounce) -> bool:
+    """An ordinary delivered message, whole (the report refuses a cut one: a DKIM body hash covers every
+    byte), with the trace fields of one (a bare note stays a `message` kind line)."""
+    if str(found.kind) != "message" or message.cut:
+        return False
+    from mxprobe import message as delivered
+
+    return delivered.detect(message.data[:_HEAD].decode("utf-8", "replace"))
 
 
 def _finish(run: _Run, name: str) -> None:

@@ -203,7 +203,10 @@ def _prepare_handshake(flags: ProbeFlags, options: Any, config_password: str | N
 
         choose_source(flags.source, None)  # a --source that is not an address of this host stops here, exit 2
     if flags.auth:
+        from mxprobe.options import credentials
+
         options.auth_password = _password(config_password)
+        credentials(options)  # a password not in UTF-8: exit 2 before any query
 
 
 def _secret(value: str | None, what: str) -> str | None:

@@ -46,16 +46,25 @@ def explain(
     check: bool,
     nameservers: list[Nameserver],
     timeout: float | None,
+    folder: bool = False,
 ) -> ExitCode:
     """Print the report of the message in `data` (read from `name`); its exit code. `cut`: the input was
-    longer than what was read, which a signed message cannot afford (its body hash covers every byte)."""
+    longer than what was read, which a signed message cannot afford (its body hash covers every byte).
+    `folder`: one of several inputs, so the report names its file (JSON key `file`, a first text line)."""
     if cut:
         raise InputError(
             f"{name} is larger than {MAX_SIZE // (1024 * 1024)} MiB: not a message mxprobe reads"
         )
     report = report_of(data, check=check, nameservers=nameservers, timeout=timeout)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        shape = report.to_dict()
+        if folder:
+            shape["file"] = name
+        sys.stdout.write(json.dumps(shape, ensure_ascii=False) + "\n")
     else:
+        if folder:
+            from mxprobe.render import clean
+
+            sys.stdout.write(f"==> {clean(name)} <==\n")
         sys.stdout.write(render(report, lang))
     return report.exit_code

@@ -7,7 +7,7 @@ force the functional TypedDict syntax.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from mxprobe.model import CheckDict, EvidenceDict
 
@@ -178,3 +178,4 @@ class MessageReportDict(TypedDict):
     checks: list[CheckDict]
     notes: list[str]
     exit_code: int
+    file: NotRequired[str]  # in folder runs (`explain --file DIR`): the file it came from

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import TextIO
 
-from mxprobe.render import clean
+from mxprobe.render import clean, zh, zh_fix
 from mxprobe.render.plan import _segments
 from mxprobe.report import Report
 from mxprobe.service.plan import Group
@@ -62,14 +62,13 @@ def _report(report: Report, plan: list[Group], info: RunInfo) -> list[str]:
     for key, value in facts:
         if value:
             out.append(f"<dt>{h(say(lang, key))}</dt><dd>{h(value)}</dd>")
-    out += ["</dl>", *_plan(plan, lang), f"<h2>{h(say(lang, 'checks'))}</h2>", "<table>"]
+    out += ["</dl>", *_plan(zh_fix.plan(plan, lang), lang), f"<h2>{h(say(lang, 'checks'))}</h2>", "<table>"]
     out.append(f"<tr><th>{h(say(lang, 'check'))}</th><th>{h(say(lang, 'status'))}</th>"
                f"<th>{h(say(lang, 'summary'))}</th></tr>")  # fmt: skip
     for check in report.checks:
         status = check.status.value
-        out.append(
-            f'<tr><td>{h(check.id)}</td><td class="{status}">{status}</td><td>{h(check.summary)}</td></tr>'
-        )
+        summary = zh.summary(check) if lang == "zh" else check.summary
+        out.append(f'<tr><td>{h(check.id)}</td><td class="{status}">{status}</td><td>{h(summary)}</td></tr>')
     out += ["</table>", f"<h2>{h(say(lang, 'evidence-title'))}</h2>", "<table>"]
     out.append(f"<tr><th>{h(say(lang, 'check'))}</th><th>{h(say(lang, 'query'))}</th>"
                f"<th>{h(say(lang, 'answer'))}</th></tr>")  # fmt: skip

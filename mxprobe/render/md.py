@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from mxprobe.render import clean
+from mxprobe.render import clean, zh, zh_fix
 from mxprobe.render.plan import _segments
 from mxprobe.report import Report
 from mxprobe.service.plan import Group
@@ -59,10 +59,11 @@ def _report(report: Report, plan: list[Group], info: RunInfo) -> list[str]:
     lines.append(f"- {esc(say(lang, 'resolver'))}: {code(resolver)} ({esc(info.resolver_source)})")
     lines.append(f"- {esc(say(lang, 'started'))}: {code(info.started_at)}")
     lines.append(f"- mxprobe {esc(report.version)}")
-    lines += ["", *_plan(plan, lang), f"## {esc(say(lang, 'checks'))}", ""]
+    lines += ["", *_plan(zh_fix.plan(plan, lang), lang), f"## {esc(say(lang, 'checks'))}", ""]
     lines += [f"| {say(lang, 'check')} | {say(lang, 'status')} | {say(lang, 'summary')} |", "|---|---|---|"]
     for check in report.checks:
-        lines.append(f"| {code(check.id)} | {check.status.value} | {esc(check.summary)} |")
+        summary = zh.summary(check) if lang == "zh" else check.summary
+        lines.append(f"| {code(check.id)} | {check.status.value} | {esc(summary)} |")
     lines += ["", f"## {esc(say(lang, 'evidence-title'))}", ""]
     for check in report.checks:
         for ev in check.evidence:

@@ -37,10 +37,13 @@ class _Closed(io.TextIOBase):
 
 class _Guarded(io.TextIOBase):
     """Standard output for every command: a closed pipe is swallowed (the rest goes to /dev/null and the run
-    keeps its exit code), any other write error becomes an OutputError (one line, exit 4)."""
+    keeps its exit code), any other write error becomes an OutputError (one line, exit 4). The error is
+    kept: a caller that swallows it (click probes the stream with a write it wraps in `except Exception`)
+    meets it again at the next write and at exit, instead of writing on into /dev/null with exit 0."""
 
     def __init__(self, inner: TextIO) -> None:
         self._inner = inner
+        self.failed: OutputError | None = None
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
@@ -59,9 +62,15 @@ class _Guarded(io.TextIOBase):
         return self._guard(lambda: self._inner.write(text), len(text))
 
     def flush(self) -> None:
+        if self.failed is not None:  # told once, at exit (finish_stdout); fd 1 is /dev/null by now
+            with contextlib.suppress(OSError, ValueError):
+                self._inner.flush()
+            return
         self._guard(self._inner.flush, 0)
 
     def _guard(self, action: Callable[[], object], done: int) -> int:
+        if self.failed is not None:
+            raise OutputError(self.failed.errno, self.failed.strerror)
         try:
             result = action()
         except BrokenPipeError:
@@ -69,7 +78,8 @@ class _Guarded(io.TextIOBase):
             return done
         except OSError as exc:
             discard_stdout()
-            raise OutputError(exc.errno or 5, exc.strerror or str(exc)) from None
+            self.failed = OutputError(exc.errno or 5, exc.strerror or str(exc))
+            raise OutputError(self.failed.errno, self.failed.strerror) from None
         return result if isinstance(result, int) else done
 
 
@@ -125,6 +135,8 @@ def finish_stdout() -> str | None:
     out = sys.stdout
     if out is None or isinstance(out, _Closed):
         return None
+    if isinstance(out, _Guarded) and out.failed is not None:
+        return str(out.failed.strerror or out.failed)
     try:
         out.flush()
     except BrokenPipeError:

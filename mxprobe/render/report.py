@@ -150,7 +150,11 @@ def _detail_lines(value: Any, indent: str) -> list[str]:
 def check_block(check: CheckResult, width: int, lang: str = "en") -> list[str]:
     """A check's evidence, details and fix (-v, and `explain --check`)."""
     arrow = lay.SYMBOLS.arrow
-    lines = lay.wrap(clean(f"{mark(check.status)} {check.id}: {check.summary}"), width, "", "    ")
+    from mxprobe.render import zh, zh_fix
+
+    summary = zh.summary(check) if lang == "zh" else check.summary
+    head = f"{mark(check.status)} {check.id}{say(lang, 'colon')}{summary}"
+    lines = lay.wrap(clean(head), width, "", "    ")
     for line in _detail_lines(check.details, "    "):
         lines += lay.wrap(line.strip(), width, line[: len(line) - len(line.lstrip())], "      ")
     for ev in check.evidence[:MAX_ITEMS]:
@@ -162,7 +166,8 @@ def check_block(check: CheckResult, width: int, lang: str = "en") -> list[str]:
         more = say(lang, "more", n=len(check.evidence) - MAX_ITEMS)
         lines.append(f"    {say(lang, 'evidence')}: {lay.SYMBOLS.ellipsis} {more}")
     if check.fix:
-        lines += lay.wrap(clean(f"{say(lang, 'fix')}: {check.fix}"), width, "    ", "      ")
+        shown = zh_fix.fix(check) if lang == "zh" else check.fix
+        lines += lay.wrap(clean(say(lang, "fix-line", fix=shown)), width, "    ", "      ")
     return lines
 
 
@@ -176,6 +181,7 @@ def render_text(
     quiet: bool = False,
 ) -> None:
     """The report as text on `out` (stdout); without `info` and `plan`, those of a run in English."""
+    from mxprobe.render import zh_fix
     from mxprobe.service.plan import build
     from mxprobe.service.probe import RunInfo as Info
     from mxprobe.service.probe import utc_now
@@ -198,7 +204,7 @@ def render_text(
     out.write("\n".join(lines) + "\n")
     if report.smtp is not None:
         _smtp(report, out, width)
-    out.write("\n" + "\n".join(plan_lines(plan, width, info.lang)) + "\n")
+    out.write("\n" + "\n".join(plan_lines(zh_fix.plan(plan, info.lang), width, info.lang)) + "\n")
     if not verbose and plan:
         out.write("\n" + paint(say(info.lang, "details-hint"), "dim") + "\n")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from mxprobe.model import CheckResult, Status
-from mxprobe.registry import CheckId
+from mxprobe.registry import Cause, CheckId
 from mxprobe.report import Report
 from mxprobe.words import say
 
@@ -43,7 +43,16 @@ _DNS_CHECKS = {
     CheckId.TLS_RPT, CheckId.DNSSEC, CheckId.DANE, CheckId.FCRDNS,
 }  # fmt: skip
 _LISTS = {CheckId.DNSBL, CheckId.DBL}
-_RECEIVER_CAUSES = {"server", "recipient", "mailbox", "policy", "rate", "greylist", "size", "loop"}
+_RECEIVER_CAUSES = {
+    Cause.SERVER,
+    Cause.RECIPIENT,
+    Cause.MAILBOX,
+    Cause.POLICY,
+    Cause.RATE,
+    Cause.GREYLIST,
+    Cause.SIZE,
+    Cause.LOOP,
+}
 _QUOTED = re.compile(r"`([^`]+)`")
 _ZONE_LINE = re.compile(r"^\S+\.\s+(?:\d+\s+)?(?:IN\s+)?[A-Z][A-Z0-9]*\s+\S.*$")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")  # "e.g. unbound" is no sentence end
@@ -129,7 +138,9 @@ class _Builder:
 
     def check(self, check: CheckResult) -> None:
         check_id = CheckId(check.id) if check.id in CheckId.__members__.values() else None
-        if check.status == Status.ERROR:
+        if check_id in (CheckId.SMTP, CheckId.TLS) and self._receivers(check):
+            self.handshake(check)
+        elif check.status == Status.ERROR:
             self.add(Actor.YOU, "", Action(check.id, check.status, self._error_fix(check)))
         elif check_id == CheckId.PTR:
             self.ptr(check)
@@ -199,13 +210,25 @@ class _Builder:
         proof = getattr(smtp, "confirmed_by", None) if check.id == CheckId.SMTP else None
         if proof and any(c.id == proof and c.status in _STATUS_ORDER for c in self.report.checks):
             return
-        if cause in _RECEIVER_CAUSES or "postmaster" in check.fix.lower():
+        if cause in _RECEIVER_CAUSES or self._receivers(check) or "postmaster" in check.fix.lower():
             host = str(getattr(smtp, "host", "") or "")
             domain = str(getattr(smtp, "domain", "") or "")
             contact = f"postmaster@{domain}" if domain else ""
             self.add(Actor.RECEIVER, host or domain, Action(check.id, check.status, check.fix), contact)
         else:
             self.add(Actor.YOU, "", Action(check.id, check.status, check.fix, records_in(check.fix)))
+
+    def _receivers(self, check: CheckResult) -> bool:
+        """A fault of the receiving server itself: it broke the SMTP protocol (a reply out of step, mixed
+        codes, not SMTP, too long) or its TLS failed. Its fix names the receiver's postmaster, whatever the
+        status (a protocol fault leaves the smtp check in error, not failed)."""
+        from mxprobe.smtp.result import OUT_OF_STEP, TLS  # the handshake ran: mxprobe.smtp is loaded
+
+        smtp = self.report.smtp
+        step = smtp.verdict_step if smtp is not None and smtp.host is not None else None
+        if not check.fix or step is None:
+            return False
+        return step.fault in OUT_OF_STEP or step.fault == TLS
 
     def _spf_text(self, records: tuple[str, ...]) -> str:
         """`Authorize 198.51.100.20 in the SPF record of example.com:` above the record the check computed."""

@@ -32,14 +32,7 @@ class Secrets:
     def __init__(self, user: str | None, password: str | None) -> None:
         self.user = user or ""
         self.password = password or ""
-        try:
-            raw = self.password.encode("utf-8")
-            self.user.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InputError(
-                "the AUTH password (or user) is not valid UTF-8: AUTH sends UTF-8 (RFC 4616); set "
-                "MXPROBE_PASSWORD in UTF-8"
-            ) from None
+        raw = utf8_credentials(self.user, self.password)
         forms = _forms(self.user, raw) if raw else set()
         self._long = _pattern({f for f in forms if len(f) >= SHORT})
         self._short = _pattern({f for f in forms if len(f) < SHORT})
@@ -68,6 +61,19 @@ class Secrets:
             elif self._long is not None:
                 lines[i] = self._long.sub(REDACTED, line)
         return "\n".join(lines)
+
+
+def utf8_credentials(user: str | None, password: str | None) -> bytes:
+    """The password's UTF-8 bytes. InputError, showing none of either, when the user or the password is not
+    valid UTF-8 (bytes of another encoding read from the environment arrive as lone surrogates)."""
+    try:
+        (user or "").encode("utf-8")
+        return (password or "").encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            "the AUTH password (or user) is not valid UTF-8: AUTH sends UTF-8 (RFC 4616); set "
+            "MXPROBE_PASSWORD in UTF-8"
+        ) from None
 
 
 def _b64(raw: bytes) -> str:

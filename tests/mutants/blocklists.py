@@ -1,23 +1,10 @@
-"""Hand-picked mutants of the blocklist and pool guard lines: each must make a test fail (issue 9: every
-promise pinned by a test that fails when its guard is removed).
-
-Run on demand, not in CI: `.venv/bin/python tests/mutants/mutate_blocklists.py [--only TEXT]`. The
-repository is copied to a temporary directory; each mutant is applied there (never in the working tree) and
-the tests that hold the promise are run against the copy. Prints KILLED or SURVIVED per mutant, and exits 1
-when one survived.
-"""
+"""Mutants of the blocklist and pool guard lines: no listing without the list's test points holding, refusal
+codes and rewritten answers never listings, a major list that did not answer never a pass, keys redacted."""
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
+from mutants.runner import Mutant
 
-ROOT = Path(__file__).resolve().parents[2]
 ENGINE, CHECK, REDACT = (
     "mxprobe/blocklists/engine.py",
     "mxprobe/blocklists/check.py",
@@ -28,7 +15,7 @@ LIST_TESTS = ["tests/test_check_dnsbl.py", "tests/test_check_dbl.py", "tests/tes
 POOL_TESTS = ["tests/test_pool.py"]
 
 # (file, guard as written, the guard removed or inverted, the tests that must catch it)
-MUTANTS: list[tuple[str, str, str, list[str]]] = [
+_TABLE: list[tuple[str, str, str, list[str]]] = [
     (
         ENGINE,
         'if answer.failed:\n        return Reading("failed"',
@@ -115,44 +102,4 @@ MUTANTS: list[tuple[str, str, str, list[str]]] = [
     ),
 ]
 
-
-def run(copy: Path, tests: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(copy)}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-x", "-q", *tests]
-    return subprocess.run(
-        command, cwd=copy, env=env, capture_output=True, text=True, timeout=900, check=False
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="", help="run the mutants whose guard contains this text")
-    args = parser.parse_args(argv)
-    survivors = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "repo"
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "mutants"))
-        for path, guard, mutant, tests in MUTANTS:
-            if args.only not in guard:
-                continue
-            target = copy / path
-            original = target.read_text(encoding="utf-8")
-            if original.count(guard) != 1:
-                print(f"MISSING  {path}: {guard.splitlines()[0]} (the guard moved: update this list)")
-                survivors += 1
-                continue
-            target.write_text(original.replace(guard, mutant), encoding="utf-8")
-            try:
-                done = run(copy, tests)
-            finally:
-                target.write_text(original, encoding="utf-8")
-            failed = next((line for line in done.stdout.splitlines() if line.startswith("FAILED")), "")
-            verdict = "KILLED  " if done.returncode else "SURVIVED"
-            survivors += not done.returncode
-            print(f"{verdict} {path}: {guard.splitlines()[0]}  {failed[:100]}")
-    print(f"{survivors} survived")
-    return 1 if survivors else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+MUTANTS = [Mutant(guard.splitlines()[0], path, guard, mutant, tests) for path, guard, mutant, tests in _TABLE]
