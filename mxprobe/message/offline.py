@@ -13,7 +13,8 @@ from mxprobe.message import arc as arc_module
 from mxprobe.message import authres, policy, received, spam, verify
 from mxprobe.message.fields import Message, address, decoded
 from mxprobe.message.report import Identity, MessageReport
-from mxprobe.message.shapes import NotChecked
+from mxprobe.message.shapes import DifferenceDict, NotChecked
+from mxprobe.model import CheckResult
 
 NOT_CHECKED: NotChecked = "not checked"
 HINT = "add --check to verify DKIM, SPF and DMARC now and to check the delivering IP (uses DNS)"
@@ -31,6 +32,33 @@ class Seen:
     arc: arc_module.Arc
     spam: list[spam.Verdict]
     notes: list[str]
+
+    def report(
+        self,
+        spf: policy.SpfNow,
+        dkim: list[verify.Signature],
+        dmarc: policy.DmarcNow,
+        *,
+        differences: list[DifferenceDict] | None = None,
+        checks: list[CheckResult] | None = None,
+        notes: list[str] | None = None,
+    ) -> MessageReport:
+        """The report: what the headers say, with what holds now (or "not checked")."""
+        return MessageReport(
+            identity=self.identity,
+            chain=self.chain,
+            results=self.results,
+            trusted_id=self.trusted_id,
+            trusted_why=self.trusted_why,
+            arc=self.arc,
+            spam=self.spam,
+            spf=spf,
+            dkim=dkim,
+            dmarc=dmarc,
+            differences=differences or [],
+            checks=checks or [],
+            notes=self.notes if notes is None else notes,
+        )
 
 
 def identity(message: Message) -> Identity:
@@ -114,17 +142,4 @@ def analyse(message: Message) -> MessageReport:
     border = seen.chain.border
     spf = policy.SpfNow(NOT_CHECKED, seen.identity.return_path_domain, border.from_ip if border else None)
     dmarc = policy.DmarcNow(NOT_CHECKED, seen.identity.from_domain)
-    return MessageReport(
-        identity=seen.identity,
-        chain=seen.chain,
-        results=seen.results,
-        trusted_id=seen.trusted_id,
-        trusted_why=seen.trusted_why,
-        arc=seen.arc,
-        spam=seen.spam,
-        spf=spf,
-        dkim=signatures,
-        dmarc=dmarc,
-        differences=[],
-        notes=[*seen.notes, HINT],
-    )
+    return seen.report(spf, signatures, dmarc, notes=[*seen.notes, HINT])

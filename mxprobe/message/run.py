@@ -110,18 +110,5 @@ async def analyse(message: Message, options: Options) -> MessageReport:
         client.close()
     signatures, spf, dmarc = now
     trusted = [r for r in seen.results if r.trusted]
-    return MessageReport(
-        identity=who,
-        chain=seen.chain,
-        results=seen.results,
-        trusted_id=seen.trusted_id,
-        trusted_why=seen.trusted_why,
-        arc=seen.arc,
-        spam=seen.spam,
-        spf=spf,
-        dkim=signatures,
-        dmarc=dmarc,
-        differences=policy.differences(trusted, spf, signatures, dmarc, seen.arc.chain_valid),
-        checks=checks,
-        notes=seen.notes,
-    )
+    differences = policy.differences(trusted, spf, signatures, dmarc, seen.arc.chain_valid)
+    return seen.report(spf, signatures, dmarc, differences=differences, checks=checks)
