@@ -2,7 +2,7 @@
 
 Run on demand, not in CI (each mutant runs its test files once; `dns` takes about 5 minutes):
 
-    .venv/bin/python tests/mutate.py                  # every table: promises, dns, blocklists
+    .venv/bin/python tests/mutate.py                  # every table: promises, dns, blocklists, smtp
     .venv/bin/python tests/mutate.py promises         # the four guards of the README's core promises
     .venv/bin/python tests/mutate.py dns -k match     # the DNS mutants whose label contains "match"
 
@@ -14,10 +14,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mutants import blocklists, dns, promises
+from mutants import blocklists, dns, promises, smtp
 from mutants.runner import run_all
 
-TABLES = {"promises": promises.MUTANTS, "dns": dns.MUTANTS, "blocklists": blocklists.MUTANTS}
+TABLES = {
+    "promises": promises.MUTANTS,
+    "dns": dns.MUTANTS,
+    "blocklists": blocklists.MUTANTS,
+    "smtp": smtp.MUTANTS,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
