@@ -330,3 +330,38 @@ def test_a_broken_spam_data_entry_is_one_clear_error(tmp_path: Path, monkeypatch
             spam.entries()
     finally:
         spam.entries.cache_clear()
+
+
+def test_a_folder_run_reports_each_delivered_message_like_a_single_file(tmp_path: Path) -> None:
+    """`explain --file DIR`: a delivered message gets its message report (JSON: one object per file, naming
+    it), a bounce beside it its failed recipients, as when each is given alone."""
+    import shutil
+
+    import test_schema
+    from clirun import json_lines, run_cli
+
+    samples = sorted(MESSAGES.glob("*.eml"))
+    for sample in samples:
+        shutil.copy(sample, tmp_path / sample.name)
+    bounce = Path(__file__).parent / "data" / "bounces" / "postfix-550-two-recipients.eml"
+    shutil.copy(bounce, tmp_path / "zz-bounce.eml")
+    result = run_cli("explain", "--file", str(tmp_path), "--json")
+    objects = json_lines(result.stdout)
+    reports = [o for o in objects if o.get("kind") == "message"]
+    assert result.exit_code == 1 == max(o["exit_code"] for o in reports)  # outlook.eml: DMARC failed there
+    assert sorted(Path(o["file"]).name for o in reports) == [s.name for s in samples]
+    for report in reports:
+        test_schema.validator("message").validate(report)
+        assert "path" in report and "receiver_results" in report  # the report, not a kind line
+    assert {Path(o["bounce"]["file"]).name for o in objects if "bounce" in o} == {"zz-bounce.eml"}
+    text = run_cli("explain", "--file", str(tmp_path)).stdout
+    assert text.count("Path (oldest first)") == len(samples) and "carol@dest2.test" in text
+
+
+def test_failures_at_the_receiver_are_never_nothing_to_fix_without_check() -> None:
+    """Without --check nothing is verified now: a DMARC and SPF failure the receiver recorded must not end in
+    "Nothing to fix"; the user is told to run --check."""
+    result = run("--file", str(MESSAGES / "outlook.eml"))
+    assert result.exit_code == 1
+    assert "Nothing to fix" not in result.stdout
+    assert "dmarc, spf as failed" in result.stdout and "--check" in result.stdout

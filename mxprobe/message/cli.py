@@ -66,5 +66,5 @@ def explain(
             from mxprobe.render import clean
 
             sys.stdout.write(f"==> {clean(name)} <==\n")
-        sys.stdout.write(render(report, lang))
+        sys.stdout.write(render(report, lang) + ("\n" if folder else ""))
     return report.exit_code
