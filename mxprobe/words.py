@@ -42,7 +42,7 @@ _EN = {
     "own-resolver": "Your resolver ({nameservers}) was refused or gave no answer: use a recursive resolver "
     "you run yourself (not a shared or public one) with --nameserver, or a Spamhaus DQS key "
     "(MXPROBE_DQS_KEY).",
-    "evidence": "evidence", "fix": "fix", "fix-line": "fix: {fix}", "colon": ": ",
+    "evidence": "evidence", "fix": "fix", "fix-line": "fix: {fix}", "colon": ": ", "aside": " ({text})",
     "settings": "settings",
     "report-title": "mxprobe report",
     "checks": "Checks",
@@ -80,7 +80,7 @@ _ZH = {
     "retry": "检查 {check} 未能运行：请重试，或加大 --timeout。",
     "own-resolver": "您的解析器（{nameservers}）被拒绝或没有应答：请用 --nameserver "
     "指定您自己运行的递归解析器（不要用共享或公共解析器），或使用Spamhaus DQS密钥（MXPROBE_DQS_KEY）。",
-    "evidence": "证据", "fix": "修复", "fix-line": "修复：{fix}", "colon": "：",
+    "evidence": "证据", "fix": "修复", "fix-line": "修复：{fix}", "colon": "：", "aside": "（{text}）",
     "settings": "设置",
     "report-title": "mxprobe 报告",
     "checks": "检查",

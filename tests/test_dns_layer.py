@@ -261,6 +261,8 @@ def test_a_ptr_check_imports_only_what_it_uses(dns_server: DnsServer) -> None:
     assert "mail.example.com" in result.stdout
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "import time" in line]
     assert "dns.message" in imported and _heavy(imported) == []
+    unused = {"email_validator"} | ({"platformdirs"} if sys.platform == "linux" else set())
+    assert unused.isdisjoint(imported)  # no address to check; the config directory is the XDG rule
 
 
 async def test_queries_in_flight_are_capped_whatever_concurrency_says() -> None:

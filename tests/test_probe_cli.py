@@ -220,8 +220,9 @@ def test_a_password_not_in_utf8_is_refused_in_one_line_before_any_query(
     server = smtp_server()
     env = {k: v for k, v in os.environb.items() if not k.startswith(b"MXPROBE_")}
     env |= {b"MXPROBE_CONFIG": b"", b"LANG": b"en_US.UTF-8", b"MXPROBE_PASSWORD": b"Geheim\xe4Wort"}
-    argv = [sys.executable, "-m", "mxprobe", "example.com", "--ip", HEALTHY_IP, "--auth", "user",
-            "--to", "user@dest.test", "--mx", f"127.0.0.1:{server.port}", "--nameserver", dns_server.address]  # fmt: skip
+    mx = f"127.0.0.1:{server.port}"
+    argv = [sys.executable, "-m", "mxprobe", "example.com", "--ip", HEALTHY_IP, "--auth", "user", "--to",
+            "user@dest.test", "--mx", mx, "--nameserver", dns_server.address]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, env=env, timeout=60, check=False)
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 2 and done.stdout == b"", stderr

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from clirun import run_cli
 from servers.dns import DnsServer
 
@@ -113,3 +115,18 @@ def test_defaults_meant_for_probes_are_no_error_elsewhere(dns_server: DnsServer)
     assert run_cli("explain", "550 5.1.1 user unknown", "--ip", "192.0.2.1").exit_code == 2
     pool = run_cli("--ip", "198.51.100.16/31", "--check", "ptr", "--json", env=env)
     assert pool.exit_code == 1 and len(pool.stdout.splitlines()) == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG rule is said directly on Linux only")
+@pytest.mark.parametrize("xdg", [None, "", "  ", "/srv/conf", "relative/conf"])
+def test_the_config_directory_is_the_one_platformdirs_names(
+    xdg: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.default_path() says the XDG rule itself (no platformdirs import at start-up): same answer."""
+    import platformdirs
+
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    if xdg is not None:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    expected = Path(platformdirs.user_config_dir("mxprobe")) / "config.toml"
+    assert config.default_path() == expected

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -47,6 +46,8 @@ class GenericRules:
 
 @cache
 def rules() -> GenericRules:
+    import tomllib  # only a PTR name to judge needs the rules
+
     with data_file("ptr-generic.toml").open("rb") as f:
         data = tomllib.load(f)
     words = "|".join(re.escape(w) for w in sorted(data["numbered"], key=len, reverse=True))

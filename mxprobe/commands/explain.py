@@ -148,7 +148,12 @@ def _explain(
     if source is None:
         _explain_texts(texts or [], cat, writer, checker)
     elif len(source) > 1 or Path(source[0]).is_dir():  # a folder of bounces (commands/explain_files.py)
-        explain_files.explain_paths(source, cat, writer, checker, as_json=as_json, summary=summary)
+        hook = _message_hook("", language, checker, as_json=as_json)
+        code = explain_files.explain_paths(
+            source, cat, writer, checker, as_json=as_json, summary=summary, on_message=hook
+        )
+        if code and checker is None:
+            raise typer.Exit(code)
     else:
         _explain_stream(source[0], cat, writer, checker, summary=summary, as_json=as_json)
     if checker is not None:
@@ -234,17 +239,7 @@ def _explain_stream(
         if summary and (is_log or not bounce.detect(text)):
             _summarise(_replayed(head, stream), name, cat, as_json=as_json, lang=writer.lang)
         elif not is_log and bounce.detect(text):
-
-            def on_message(data: bytes, cut: bool) -> int:
-                # A delivered message (issue 13): mxprobe/message/cli.py reports it and decides the exit.
-                from mxprobe.message import cli as message_cli
-
-                return int(message_cli.explain(
-                    data, name, cut=cut, as_json=as_json, lang=writer.lang, check=checker is not None,
-                    nameservers=checker.nameservers if checker else [],
-                    timeout=checker.timeout if checker else None,
-                ))  # fmt: skip
-
+            on_message = _message_hook(name, writer.lang, checker, as_json=as_json)
             explain_files.explain_stream(
                 _replayed(head, stream), name, cat, writer, checker, as_json=as_json, summary=summary,
                 on_message=on_message if delivered.detect(text) else None,
@@ -253,6 +248,22 @@ def _explain_stream(
             _explain_log(_replayed(head, stream), name, cat, writer, checker)
         else:
             _explain_lines(_replayed(head, stream), name, cat, writer, checker)
+
+
+def _message_hook(name: str, lang: str, checker: Checker | None, *, as_json: bool) -> explain_files.OnMessage:
+    """A delivered message (issue 13): mxprobe/message/cli.py reports it and decides the exit. In a folder
+    run the hook is given the file each message came from."""
+
+    def on_message(data: bytes, cut: bool, file: str | None) -> int:
+        from mxprobe.message import cli as message_cli
+
+        return int(message_cli.explain(
+            data, file or name, cut=cut, as_json=as_json, lang=lang, check=checker is not None,
+            nameservers=checker.nameservers if checker else [],
+            timeout=checker.timeout if checker else None, folder=file is not None,
+        ))  # fmt: skip
+
+    return on_message
 
 
 def _open(source: str) -> AbstractContextManager[BinaryIO]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from mxprobe.registry import Cause
 from mxprobe.render import clean
 from mxprobe.render.layout import join_parts, output_width, wrap
 from mxprobe.render.table import when, write_table
@@ -26,6 +27,24 @@ _WORDS: dict[str, dict[str, str]] = {
            "by-cause": "按原因统计的失败（{n}）", "by-domain": "按收件域名统计的失败{more}",
            "top": "，前 {n} 个（共 {m} 个）", "sep": "，"},
 }  # fmt: skip
+# The delivery statuses (mxprobe/maillog/records.py STATUSES) as the summary's readers say them.
+_STATUS_NAMES = {"zh": {"delivered": "已投递", "deferred": "延迟", "bounced": "退信", "rejected": "拒收"}}
+_CAUSE_NAMES: dict[str, dict[str, str]] = {"zh": {
+    Cause.PTR: "PTR反向解析", Cause.HELO: "HELO", Cause.SPF: "SPF", Cause.DKIM: "DKIM", Cause.DMARC: "DMARC",
+    Cause.BLOCKLIST: "黑名单", Cause.REPUTATION: "信誉", Cause.RATE: "频率限制", Cause.CONTENT: "内容",
+    Cause.SIZE: "大小", Cause.RECIPIENT: "收件人", Cause.MAILBOX: "邮箱", Cause.SENDER: "发件人",
+    Cause.RELAY: "中继", Cause.AUTH: "认证", Cause.TLS: "TLS", Cause.PROTOCOL: "协议",
+    Cause.GREYLIST: "灰名单",
+    Cause.POLICY: "策略", Cause.NETWORK: "网络", Cause.LOOP: "邮件环路", Cause.SERVER: "服务器",
+    Cause.NONE: "无",
+}}  # fmt: skip
+
+
+def _cause(name: str, lang: str) -> str:
+    """A cause id as the summary's readers say it (the id itself in English, and in JSON)."""
+    return _CAUSE_NAMES.get(lang, {}).get(name, name)
+
+
 _COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {"cause": ("cause", "count", "share", "first seen", "last seen", "most frequent reply"),
            "domain": ("domain", "failed", "share", "delivered", "deferred", "bounced", "first seen",
@@ -56,17 +75,23 @@ def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False, l
     mtas = w["sep"].join(f"{name} {count:,}" for name, count in data["mtas"].items())
     head = w["head"].format(lines=f"{data.get('lines', records):,}", records=f"{records:,}", mtas=mtas)
     head += w["skipped"].format(n=f"{data['skipped']:,}") if data.get("skipped") else ""
-    statuses = [f"{name} {n:,} ({_percent(n, records)})" for name, n in data["statuses"].items()]
+    names = _STATUS_NAMES.get(lang, {})
+    share = "{name} {n} ({p})" if lang != "zh" else "{name} {n}（{p}）"
+    statuses = [
+        share.format(name=names.get(name, name), n=f"{n:,}", p=_percent(n, records))
+        for name, n in data["statuses"].items()
+    ]
     lines = wrap(head, width, "", "  ") + ["  " + line for line in join_parts(statuses, width - 2, hang="")]
     inbound = data["inbound_rejects"]
     if inbound["count"]:
-        causes = w["sep"].join(f"{name} {n:,}" for name, n in inbound["causes"].items())
+        causes = w["sep"].join(f"{_cause(name, lang)} {n:,}" for name, n in inbound["causes"].items())
         lines += wrap(w["inbound"].format(n=f"{inbound['count']:,}", causes=causes), width, "  ", "    ")
     out.write("\n".join(lines) + "\n")
     if data["causes"]:
         out.write("\n" + w["by-cause"].format(n=f"{data['failed']:,}") + "\n")
         rows: list[tuple[str, ...]] = [
-            (c["cause"], f"{c['count']:,}", _percent(c["share"]), when(c["first_seen"]), when(c["last_seen"]),
+            (_cause(c["cause"], lang), f"{c['count']:,}", _percent(c["share"]), when(c["first_seen"]),
+             when(c["last_seen"]),
              f"{_abbreviate(c['top_reply']['reply'], 90)} ({c['top_reply']['count']:,})")
             for c in data["causes"]
         ]  # fmt: skip
@@ -79,7 +104,7 @@ def write_summary(data: dict[str, Any], out: TextIO, *, as_json: bool = False, l
         rows = [
             (clean(d["domain"]) or "-", f"{d['failed']:,}", _percent(d["share"]), f"{d['delivered']:,}",
              f"{d['deferred']:,}", f"{d['bounced']:,}", when(d["first_seen"]), when(d["last_seen"]),
-             d["top_cause"])
+             _cause(d["top_cause"], lang))
             for d in shown
         ]  # fmt: skip
         write_table(out, columns["domain"], rows, indent="  ")

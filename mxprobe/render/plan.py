@@ -32,7 +32,8 @@ def record_lines(record: str, width: int, indent: str) -> list[str]:
     room = max(width - cells(indent) - cells(head) - 4, 16)  # the quotes, a space and ")"
     chunks: list[str] = []
     current = ""
-    for word in re.split(r"(?<= )", data):  # keep each space at the end of its word: the join is exact
+    words = re.split(r"(?<= )", data)  # keep each space at the end of its word: the join is exact
+    for word in (w[i : i + room] for w in words for i in range(0, len(w), room)):  # a long word is cut
         if current and cells(current + word) > room:
             chunks.append(current)
             current = ""
@@ -48,6 +49,11 @@ def _who(group: Group, lang: str) -> str:
     return say(lang, f"who-{group.actor.value}", who=group.who)
 
 
+def _trim(text: str) -> str:
+    """The words around a record without the punctuation that tied them to it (English or full-width)."""
+    return text.strip(" (),").lstrip("，。：；").rstrip("，；").strip()
+
+
 def _segments(text: str, records: tuple[str, ...]) -> list[tuple[bool, str]]:
     """The action's text with each quoted record taken out to its own line: (is_record, text) in order."""
     out: list[tuple[bool, str]] = []
@@ -59,7 +65,7 @@ def _segments(text: str, records: tuple[str, ...]) -> list[tuple[bool, str]]:
         out.append((True, match.group(1).strip()))
         last = match.end()
     out.append((False, text[last:]))
-    cleaned = [(is_record, part if is_record else part.strip(" (),")) for is_record, part in out]
+    cleaned = [(is_record, part if is_record else _trim(part)) for is_record, part in out]
     kept = [(r, p) for r, p in cleaned if r or p not in ("", ".", ",", ";")]
     shown = {p for r, p in kept if r}
     kept += [(True, record) for record in records if record not in shown]

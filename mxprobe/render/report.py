@@ -59,14 +59,14 @@ def header_lines(report: Report, info: RunInfo, width: int) -> list[str]:
         head.append(f"{say(lang, 'label-domain')} {t.domain}")
     if t.ip:
         source = say(lang, "ip-given") if t.ip_source == "given" else t.ip_source
-        head.append(f"{say(lang, 'label-ip')} {t.ip} ({source})")
+        head.append(f"{say(lang, 'label-ip')} {t.ip}{say(lang, 'aside', text=source)}")
     if t.helo:
         head.append(f"{say(lang, 'label-helo')} {t.helo}")
     if t.mail_from is not None:
         head.append(f"{say(lang, 'label-from')} <{t.mail_from}>")
     resolver = ", ".join(info.nameservers) or "?"
     run = [
-        f"{say(lang, 'resolver')} {resolver} ({_resolver_source(info)})",
+        f"{say(lang, 'resolver')} {resolver}{say(lang, 'aside', text=_resolver_source(info))}",
         f"{say(lang, 'started')} {info.started_at}",
     ]
     lines = lay.join_parts([clean(p) for p in head], width) + lay.join_parts(run, width)
@@ -125,14 +125,14 @@ def _short(value: Any, limit: int = MAX_VALUE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + lay.SYMBOLS.ellipsis
 
 
-def _detail_lines(value: Any, indent: str) -> list[str]:
+def _detail_lines(value: Any, indent: str, lang: str = "en") -> list[str]:
     """A check's details as short readable lines (JSON keeps the full structure)."""
     lines: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, dict | list) and item:
                 lines.append(f"{indent}{key}:")
-                lines.extend(_detail_lines(item, indent + "  "))
+                lines.extend(_detail_lines(item, indent + "  ", lang))
             elif item not in (None, "", [], {}):
                 lines.append(f"{indent}{key}: {_short(_flat(item))}")
     elif isinstance(value, list):
@@ -143,7 +143,7 @@ def _detail_lines(value: Any, indent: str) -> list[str]:
             else:
                 lines.append(f"{indent}- {_short(item)}")
         if len(value) > MAX_ITEMS:
-            lines.append(f"{indent}{lay.SYMBOLS.ellipsis} {say('en', 'more', n=len(value) - MAX_ITEMS)}")
+            lines.append(f"{indent}{lay.SYMBOLS.ellipsis} {say(lang, 'more', n=len(value) - MAX_ITEMS)}")
     return lines
 
 
@@ -155,16 +155,18 @@ def check_block(check: CheckResult, width: int, lang: str = "en") -> list[str]:
     summary = zh.summary(check) if lang == "zh" else check.summary
     head = f"{mark(check.status)} {check.id}{say(lang, 'colon')}{summary}"
     lines = lay.wrap(clean(head), width, "", "    ")
-    for line in _detail_lines(check.details, "    "):
+    for line in _detail_lines(check.details, "    ", lang):
         lines += lay.wrap(line.strip(), width, line[: len(line) - len(line.lstrip())], "      ")
     for ev in check.evidence[:MAX_ITEMS]:
         answer = ", ".join(ev.answer) if ev.answer else ev.rcode
         note = f"  ({ev.note})" if ev.note else ""
-        text = _short(f"{say(lang, 'evidence')}: {ev.query} {arrow} {answer}{note}", 2 * MAX_VALUE)
+        text = _short(
+            f"{say(lang, 'evidence')}{say(lang, 'colon')}{ev.query} {arrow} {answer}{note}", 2 * MAX_VALUE
+        )
         lines += lay.wrap(text, width, "    ", "      ")
     if len(check.evidence) > MAX_ITEMS:
         more = say(lang, "more", n=len(check.evidence) - MAX_ITEMS)
-        lines.append(f"    {say(lang, 'evidence')}: {lay.SYMBOLS.ellipsis} {more}")
+        lines.append(f"    {say(lang, 'evidence')}{say(lang, 'colon')}{lay.SYMBOLS.ellipsis} {more}")
     if check.fix:
         shown = zh_fix.fix(check) if lang == "zh" else check.fix
         lines += lay.wrap(clean(say(lang, "fix-line", fix=shown)), width, "    ", "      ")

@@ -32,6 +32,23 @@ def _failed(check: CheckResult, d: Any) -> str | None:
     return f"{ev.query} 查询失败（{ev.rcode or '无应答'}）：无法判断，请重试或检查解析器"
 
 
+_NEEDS = {  # by the registry's `Needs` of the check
+    "ip": "没有发信IP可查（请用 --ip 指定）",
+    "domain": "没有发信域名可查（请给出 DOMAIN）",
+    "smtp": "没有进行SMTP握手（请用 --to 或 --mx 指定）",  # not a check id: a Needs value
+}
+
+
+def _not_run(check: CheckResult) -> str | None:
+    """Any check skipped for want of its input (no details): what to give, from the registry's `needs`."""
+    from mxprobe.registry import spec
+
+    found = spec(check.id)
+    if check.status != Status.SKIP or check.details or found is None:
+        return None
+    return _NEEDS.get(found.needs)
+
+
 def _ptr(check: CheckResult, d: Any) -> str | None:
     names = d.get("names") or []
     if check.status == Status.FAIL and not names:
@@ -135,7 +152,7 @@ def _dmarc(check: CheckResult, d: Any) -> str | None:
         return f"策略 {policy}"
     problems = []
     if tags.get("p") == "none":
-        problems.append("p=none：DMARC未强制执行")
+        problems.append("p=none 表示DMARC未强制执行")
     if not tags.get("rua"):
         problems.append("没有 rua（收不到汇总报告）")
     if len(d.get("warnings") or []) > len(problems):
@@ -160,11 +177,14 @@ def _dkim(check: CheckResult, d: Any) -> str | None:
     return f"{shown}；{problems} 个公钥有问题（见 -v）"
 
 
+_MX_KEY = "mx"  # not a check id: the key of MxDetails
+
+
 def _mx(check: CheckResult, d: Any) -> str | None:
-    domain, mx, hosts = d.get("domain"), d.get("mx") or [], d.get("hosts") or []
+    domain, mx, hosts = d.get("domain"), d.get(_MX_KEY) or [], d.get("hosts") or []
     listing = "，".join(r.rstrip(".") for r in mx)
     if check.status == Status.PASS and mx:
-        return f"{domain} MX {listing}"
+        return f"{domain} 的MX：{listing}"
     if d.get("null_mx"):
         return f"{domain} 发布了空MX（RFC 7505）：声明不收邮件，收件方拒收其发出的邮件（550 5.7.27）"
     if d.get("implicit_mx"):
@@ -172,7 +192,7 @@ def _mx(check: CheckResult, d: Any) -> str | None:
             f"{domain} 没有MX记录，发给它的邮件投递到其地址（{'、'.join(d['implicit_mx'])}）"
             "（RFC 5321 §5.1 允许），但收件方更信任发布了MX的域名"
         )
-    if check.status == Status.FAIL and not mx and "hosts" not in d and "mx" not in d:
+    if check.status == Status.FAIL and not mx and "hosts" not in d and _MX_KEY not in d:
         return f"{domain} 不存在（NXDOMAIN）：收件方拒收来自不存在域名的邮件（Postfix：550 5.1.8）"
     if check.status == Status.FAIL and not mx:
         return f"{domain} 既没有MX也没有A/AAAA记录：无法回复或退信，Postfix会拒收（550 5.1.8）"
@@ -180,7 +200,7 @@ def _mx(check: CheckResult, d: Any) -> str | None:
     if check.status == Status.FAIL and bare:
         return f"{domain} 的MX主机都没有地址（{'、'.join(bare)}）：回复和退信无法投递"
     if check.status == Status.WARN and mx:
-        return f"{domain} MX {listing}：有MX主机是别名（CNAME）、没有地址或指向无法投递的地址（见 -v）"
+        return f"{domain} 的MX：{listing}；有MX主机是别名（CNAME）、没有地址或指向无法投递的地址（见 -v）"
     return None
 
 
@@ -277,7 +297,7 @@ def translated(check: CheckResult) -> str | None:
     make = _SUMMARIES.get(check.id) or HANDSHAKE.get(check.id)
     try:
         found = make(check, check.details) if make is not None else None
-        return found or _failed(check, check.details)
+        return found or _failed(check, check.details) or _not_run(check)
     except (KeyError, TypeError, AttributeError, ValueError):  # details of another shape
         return None
 

@@ -4,6 +4,7 @@ English as it is (the report never drops advice); tests/test_report_zh.py lists 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ from mxprobe.model import CheckResult
 from mxprobe.registry import CheckId
 from mxprobe.service.plan import Group
 
-_N = r"(?P<{}>[^\s`();,]+?)"  # one name or address
+_N = r"(?P<{}>[^\s`();,']*[^\s`();,.'])"  # one name, address or URL (a final dot ends the sentence)
 _REC = r"`(?P<rec>[^`]+)`"
 
 
@@ -58,7 +59,8 @@ _FIXES: dict[str, list[tuple[str, str]]] = {
          "请 {ip} 的所有者（您的ISP或托管商：他们管理反向区域，"
          "控制面板中称为“反向解析”或“rDNS”）发布 `{rec}`，"
          "并为 {name} 添加 {t} 记录 {ip2}，使其能被正向确认。"),
-        (r"Keep exactly one PTR record for " + _n("ip") + r": ask the IP's owner to delete (?P<names>[^.]+?)"
+        (r"Keep exactly one PTR record for " + _n("ip") + r": ask the IP's owner to delete "
+         r"(?P<names>[^\s,]*[^\s,.](?:, [^\s,]*[^\s,.])*)"
          r"(?: and the \d+ more)?\.", "{ip} 只保留一条PTR记录：请IP所有者删除 {names}。"),
         (r"Set the PTR to a fully qualified name in public DNS, e.g\. " + _n("name") + r"\.",
          "请把PTR设为公共DNS中的完整主机名（FQDN），例如 {name}。"),
@@ -80,9 +82,9 @@ _FIXES: dict[str, list[tuple[str, str]]] = {
          + r"; Exim: helo_data\) and give that name an A/AAAA record " + _n("ip") + r"\.",
          "让MTA发送完整主机名（Postfix：smtp_helo_name = {name}；Exim：helo_data），"
          "并为该名称添加A/AAAA记录 {ip}。"),
-        (r"(?:Add|Point " + _n("helo") + r" at " + _n("ip") + r" \()" + _REC
-         + r"\)?(?: or send the PTR name " + _n("ptr") + r" as HELO)?\.",
-         "添加 `{rec}`，使HELO名称指向发信IP{ptr?}。"),
+        (r"(?:Add|Point " + _n("hname") + r" at " + _n("ip") + r" \()" + _REC
+         + r"\)?(?: or send the PTR name " + _n("pname") + r" as HELO)?\.",
+         "添加 `{rec}`，使HELO名称指向发信IP{pname?}。"),
     ],
     CheckId.SPF: [
         (r"Authorize the IP in the SPF record of " + _n("domain") + r": " + _REC + r"\.",
@@ -117,7 +119,8 @@ _FIXES: dict[str, list[tuple[str, str]]] = {
          "修复 `{rec}`：删除指向没有记录的域名的项（空查询超过2次）。"),
         (r"Repair " + _REC + r": merge the v=spf1 records into one .*?\.",
          "修复 `{rec}`：把多条 v=spf1 记录合并为一条（一个域名只能发布一条）。"),
-        (r"Repair " + _REC + r": correct it \((?P<why>.*)\)\.$", "修复 `{rec}`：更正其错误（{why}）。"),
+        (r"Repair " + _REC + r": correct it \((?P<why>.*)\)\.$",
+         "修复 `{rec}`：更正其中的错误（错误原文见 -v 的 error）。"),
     ],
     CheckId.DMARC: [
         (r"Publish " + _REC + r", read the reports, then move to p=quarantine and p=reject\.",
@@ -206,6 +209,28 @@ _FIXES: dict[str, list[tuple[str, str]]] = {
     ],
 }  # fmt: skip
 _FIXES[CheckId.DNSBL] = _FIXES[CheckId.DBL] = _LISTS
+_HOST = r"(?P<where>\S+?)"  # host:port or [address]:port, as the handshake names it
+_FIXES[CheckId.TLS] = _FIXES[CheckId.SMTP] = [
+    (r"Only the receiver can fix this: (?P<pm>.+?) must enable STARTTLS on " + _HOST + r" \(Postfix: "
+     r"smtpd_tls_security_level = may\); until then mail to it travels in clear text\.",
+     "只有收件方能修复：{pm} 必须在 {where} 上启用STARTTLS（Postfix：smtpd_tls_security_level = may）；"
+     "在此之前，发往它的邮件以明文传输。"),
+    (r"The problem is on the receiver's side: " + _HOST
+     + r" offers STARTTLS and then (?:refuses it|fails the handshake) \(its certificate or key cannot be "
+     r"used\)\. Tell (?P<pm>.+?)\. Until it is fixed, .*? check again with " + _REC + r"\.",
+     "问题在收件方：{where} 提供STARTTLS却拒绝或握手失败（其证书或密钥不可用）。请告知 {pm}。修复之前，"
+     "要求TLS的"
+     "发信方（MTA-STS、DANE）会暂存发往它的邮件，其他发信方以明文投递；之后用 `{rec}` 再次检查。"),
+    (r"Install a certificate from a public CA \(e\.g\. Let's Encrypt\) that names the MX host, and renew it "
+     r"before it expires\.", "请安装公共CA（例如Let's Encrypt）签发、包含该MX主机名的证书，并在过期前续期。"),
+    (r"The TLS handshake with " + _HOST + r" failed on the receiver's side: its operator must fix its "
+     r"certificate or TLS settings\.",
+       "与 {where} 的TLS握手在收件方一侧失败：须由其运维方修正证书或TLS设置。"),
+    (r"Raise --timeout: the run's deadline ended the wait; then run " + _REC + r"\.",
+     "请加大 --timeout（本次运行的时限结束了等待），然后运行 `{rec}`。"),
+    (r"Use the submission port \(587, or 465 with --tls\) of a server whose certificate verifies\.",
+     "请使用证书可验证的服务器的提交端口（587，或配合 --tls 使用465）。"),
+]  # fmt: skip
 for _check in (CheckId.MTA_STS, CheckId.TLS_RPT):
     _FIXES[_check].append(
         (
@@ -213,13 +238,18 @@ for _check in (CheckId.MTA_STS, CheckId.TLS_RPT):
             "在 {name} 只保留一条 {v} 记录（{rfc}）。",
         )
     )
-_COMPILED = {
-    check: [(re.compile(p), t) for p, t in [*patterns, *_COMMON]] for check, patterns in _FIXES.items()
-}
+
+
+@functools.cache
+def _compiled(check_id: str) -> list[tuple[re.Pattern[str], str]]:
+    """The patterns of one check, compiled on first use: an English run never pays for them."""
+    return [(re.compile(p), t) for p, t in [*_FIXES.get(check_id, []), *_COMMON]]
+
+
 _SEPARATOR = re.compile(r"[\s;]*")
 
 
-_OPTIONAL = {"ptr": "，或把PTR名称 {} 用作HELO"}
+_OPTIONAL = {"pname": "，或把PTR名称 {} 用作HELO"}
 
 
 def _optional(name: str, facts: dict[str, str]) -> str:
@@ -236,7 +266,7 @@ def _fill(template: str, match: re.Match[str]) -> str:
 
 def translated(check_id: str, fix: str) -> str | None:
     """`fix` (a check's English fix) in Chinese, or None when a sentence of it has no template here."""
-    patterns = _COMPILED.get(check_id, [(re.compile(p), t) for p, t in _COMMON])
+    patterns = _compiled(check_id)
     out: list[str] = []
     pos = _SEPARATOR.match(fix).end()  # type: ignore[union-attr]
     while pos < len(fix):
