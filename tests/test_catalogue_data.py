@@ -54,25 +54,30 @@ def is_citation(part: str) -> bool:
     return bool(m and _NOTE.fullmatch(part, m.end()) and (ROOT / m.group()).exists())
 
 
-def sources(value: object, where: str = "") -> Iterator[tuple[str, str]]:
-    """(where, source) of every `source`/`sources` key in a parsed TOML document, at any depth."""
+def fields(value: object, where: str = "") -> Iterator[tuple[str, str, object]]:
+    """(where, key, value) of every key of every table, at any depth of a parsed TOML document; a table that
+    has an `id` is named by it, an array item by its index."""
     if isinstance(value, dict):
         for key, item in value.items():
-            here = f"{where}.{key}" if where else key
-            if key in ("source", "sources"):
-                for one in item if isinstance(item, list) else [item]:
-                    yield here, one
-            else:
-                yield from sources(item, f"{where}.{value.get('id', key)}" if "id" in value else here)
+            yield where, key, item
+            name = str(item.get("id", key)) if isinstance(item, dict) else key
+            yield from fields(item, f"{where}.{name}" if where else name)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from sources(item, f"{where}[{index}]")
+            yield from fields(item, f"{where}[{index}]")
+
+
+def documents() -> Iterator[tuple[str, object]]:
+    for path in TOML_FILES:
+        yield str(path.relative_to(data_dir())), tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 ALL_SOURCES = [
-    (f"{path.relative_to(data_dir())}:{where}", source)
-    for path in TOML_FILES
-    for where, source in sources(tomllib.loads(path.read_text(encoding="utf-8")))
+    (f"{name}:{where}.{key}", one)
+    for name, doc in documents()
+    for where, key, item in fields(doc)
+    if key in ("source", "sources")
+    for one in (item if isinstance(item, list) else [item])
 ]
 
 
@@ -117,23 +122,11 @@ def test_no_data_file_points_outside_the_repository(path: Path) -> None:
     assert not [word for word in _NOT_PUBLIC if word in text], path
 
 
-def chinese_strings(value: object, where: str = "") -> Iterator[tuple[str, str]]:
-    """Our own Chinese texts: the `zh` values (meaning, advice, wording) at any depth of a document."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if (key == "zh" or key.endswith("_zh")) and isinstance(item, str):
-                yield f"{where}.{key}", item
-            else:
-                yield from chinese_strings(item, f"{where}.{value.get('id', key)}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from chinese_strings(item, f"{where}[{index}]")
-
-
 CHINESE = [
-    (f"{path.relative_to(data_dir())}{where}", text)
-    for path in TOML_FILES
-    for where, text in chinese_strings(tomllib.loads(path.read_text(encoding="utf-8")))
+    (f"{name}:{where}.{key}", item)  # our own Chinese texts: the `zh` values (meaning, advice, wording)
+    for name, doc in documents()
+    for where, key, item in fields(doc)
+    if (key == "zh" or key.endswith("_zh")) and isinstance(item, str)
 ]
 
 
